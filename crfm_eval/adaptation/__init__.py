@@ -1,0 +1,1 @@
+"""Adaptation: instances become prompts and requests."""

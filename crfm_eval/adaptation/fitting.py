@@ -1,0 +1,57 @@
+"""Fitting a prompt into the model's context window, counted with the model's own tokenizer.
+
+In-context examples are dropped first (from the end of the list); if the prompt with no example
+still does not fit, the eval instance's input loses tokens from its start, which keeps the end of
+the input (for BoolQ, the question) next to the answer prefix.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from crfm_eval.adaptation.prompt import build_prompt
+from crfm_eval.errors import UserError
+from crfm_eval.specs import AdaptationSpec
+from crfm_eval.states import Instance
+
+Tokenize = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
+class FittedPrompt:
+    text: str
+    examples: list[Instance]
+    num_tokens: int
+    truncated: bool
+
+
+def fit_prompt(
+    spec: AdaptationSpec,
+    examples: list[Instance],
+    eval_instance: Instance,
+    tokenize: Tokenize,
+    max_sequence_length: int,
+) -> FittedPrompt:
+    budget = max_sequence_length - spec.max_tokens
+    if budget <= 0:
+        raise UserError(
+            f"adaptation.max_tokens={spec.max_tokens} leaves no room for a prompt in a context of "
+            f"{max_sequence_length} tokens; lower adaptation.max_tokens."
+        )
+    for kept in range(len(examples), -1, -1):
+        text = build_prompt(spec, examples[:kept], eval_instance)
+        num_tokens = len(tokenize(text))
+        if num_tokens <= budget:
+            return FittedPrompt(text, examples[:kept], num_tokens, truncated=False)
+    # Even alone the eval instance is too long: drop tokens from the start of its input.
+    input_tokens = tokenize(eval_instance.input)
+    overflow = num_tokens - budget
+    for extra in range(0, len(input_tokens) + 1, max(1, len(input_tokens) // 50)):
+        shortened = "".join(input_tokens[min(len(input_tokens), overflow + extra) :])
+        text = build_prompt(spec, [], eval_instance, shortened)
+        num_tokens = len(tokenize(text))
+        if num_tokens <= budget:
+            return FittedPrompt(text, [], num_tokens, truncated=True)
+    raise UserError(
+        f"Even an empty input does not fit in {max_sequence_length} tokens with adaptation.max_tokens="
+        f"{spec.max_tokens}; shorten the prompt pieces (instructions, prefixes) or lower max_tokens."
+    )

@@ -1,0 +1,1 @@
+"""Execution: every request gets its result through the Service."""

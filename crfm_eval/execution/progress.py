@@ -1,0 +1,53 @@
+"""Progress of long work that does not garble Hydra's log output.
+
+On a terminal: a tqdm bar, with log records routed through tqdm so they print above the bar.
+Elsewhere (CI, a log file, a cluster job): a log line every `LOG_EVERY_SECONDS` instead of a bar.
+"""
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Iterator
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY_SECONDS = 15.0
+
+
+class Progress:
+    def __init__(self, total: int, description: str, enabled: bool) -> None:
+        self.total = total
+        self.description = description
+        self.done = 0
+        self._bar = tqdm(total=total, desc=description, unit="req") if enabled and sys.stderr.isatty() else None
+        self._log_lines = enabled and self._bar is None
+        self._last_log = time.monotonic()
+
+    def advance(self) -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        elif self._log_lines and (time.monotonic() - self._last_log >= LOG_EVERY_SECONDS or self.done == self.total):
+            self._last_log = time.monotonic()
+            log.info("%s: %d/%d", self.description, self.done, self.total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+@contextlib.contextmanager
+def progress(total: int, description: str, enabled: bool = True) -> Iterator[Progress]:
+    tracker = Progress(total, description, enabled)
+    try:
+        if tracker._bar is not None:
+            with logging_redirect_tqdm():
+                yield tracker
+        else:
+            yield tracker
+    finally:
+        tracker.close()

@@ -1,0 +1,1 @@
+"""Metrics: results become per-instance values and aggregated Stats."""

@@ -1,0 +1,1 @@
+"""Model access: the Service, its cache and the model clients (and, later, the HTTP proxy)."""

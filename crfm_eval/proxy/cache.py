@@ -1,0 +1,63 @@
+"""The persistent request cache: a sqlitedict file per model, keyed by everything that changes the answer.
+
+The key is canonical JSON (sorted keys, no spaces) of the model's name, the client's identity
+(class and whatever its `cache_identity` names, e.g. a base URL) and every field of the Request:
+the full prompt, every decoding parameter, the number of completions, the seed and the sample tag.
+Only successful results are stored, and each is committed before `put` returns, so a killed run
+never pays twice for a finished request.
+"""
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+from sqlitedict import SqliteDict
+
+from crfm_eval.states import Request
+
+TABLE = "requests"
+JOURNAL_MODE = "WAL"
+"""Every handle opens the file in the same journal mode; WAL lets readers work while one writes."""
+
+
+def cache_key(model: str, client_identity: dict[str, Any], request: Request) -> str:
+    content = {"model": model, "client": client_identity, "request": dataclasses.asdict(request)}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _encode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class RequestCache:
+    """Key -> JSON result, durable on `put`. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = SqliteDict(
+            str(path),
+            tablename=TABLE,
+            journal_mode=JOURNAL_MODE,
+            autocommit=False,
+            encode=_encode,
+            decode=json.loads,
+            outer_stack=False,
+        )
+        self._write_lock = threading.Lock()
+
+    def get(self, key: str) -> Optional[dict[str, Any]]:
+        return self._db.get(key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        with self._write_lock:
+            self._db[key] = value
+            self._db.commit(blocking=True)
+
+    def __len__(self) -> int:
+        return len(self._db)
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,1 @@
+"""Model clients: one class per way of reaching a model."""

@@ -1,0 +1,30 @@
+"""The Client controller: talks to one model, knows nothing of caching or accounts."""
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from crfm_eval.states import Request, RequestResult
+
+
+class ClientError(Exception):
+    """The model could not answer this request (the request fails; nothing is cached)."""
+
+
+class Client(ABC):
+    """Reaches one model. Created from a ModelSpec (`client` class path, `args` as keyword arguments)."""
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What, besides the request, changes the answer (a base URL, a deployment, a weights file).
+
+        It goes into the cache key; settings that change only speed (threads, latency) stay out so
+        that changing them keeps the cache valid.
+        """
+        return {}
+
+    @abstractmethod
+    def make_request(self, request: Request) -> RequestResult:
+        """Ask the model; raise ClientError when it cannot answer."""
+
+    @abstractmethod
+    def tokenize(self, text: str) -> list[str]:
+        """The model's tokens of `text` as strings whose concatenation is `text`."""

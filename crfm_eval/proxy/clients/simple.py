@@ -1,0 +1,82 @@
+"""A tiny deterministic model for tests: it answers by copying from the prompt's own examples.
+
+For a prompt ending in a partial line such as `Answer:`, every earlier line that starts the same
+way is an in-context example; the model answers what the example whose text shares the most words
+with the final block answered. With no example it repeats the first word of the final block. With
+temperature > 0 it picks among the examples with a generator seeded by the request, so repeated
+sampling differs while every run stays reproducible. Tokens are whitespace-delimited words.
+"""
+
+import hashlib
+import math
+import random
+import re
+import time
+
+from crfm_eval.proxy.clients.client import Client
+from crfm_eval.states import Completion, Request, RequestResult, Token
+
+_TOKEN = re.compile(r"\s*\S+|\s+")
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+class SimpleClient(Client):
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        """Seconds each request sleeps, to imitate a slow model (does not change answers)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return _TOKEN.findall(text)
+
+    def make_request(self, request: Request) -> RequestResult:
+        if self.latency:
+            time.sleep(self.latency)
+        candidates = self._candidate_answers(request.prompt)
+        completions = [self._complete(request, candidates, index) for index in range(request.num_completions)]
+        return RequestResult(success=True, completions=completions)
+
+    def _candidate_answers(self, prompt: str) -> list[str]:
+        """Answers of the examples, most similar to the final block first (ties keep prompt order)."""
+        head, _, last_line = prompt.rpartition("\n")
+        if not last_line.strip():
+            return [" " + prompt.split()[0]] if prompt.split() else [" "]
+        # Each earlier line starting with `last_line` closes an example: (example text, its answer).
+        pattern = re.compile(r"^" + re.escape(last_line) + r"(.*)$", re.MULTILINE)
+        examples, start = [], 0
+        for match in pattern.finditer(head):
+            examples.append((head[start : match.start()], match.group(1)))
+            start = match.end()
+        query = _words(head[start:])
+        if not examples:
+            first_word = head[start:].split()
+            return [" " + first_word[0] if first_word else " "]
+        ranked = sorted(range(len(examples)), key=lambda i: -len(query & _words(examples[i][0])))
+        return [examples[i][1] for i in ranked]
+
+    def _complete(self, request: Request, candidates: list[str], index: int) -> Completion:
+        if request.temperature > 0 and len(candidates) > 1:
+            seed_text = f"{request.prompt}|{request.seed}|{request.random}|{index}"
+            rng = random.Random(hashlib.sha256(seed_text.encode()).digest())
+            answer, logprob = rng.choice(candidates), -math.log(len(candidates))
+        else:
+            answer, logprob = candidates[0], 0.0
+        text, finish_reason = answer + "\n", "length"
+        cut = min((text.find(stop) for stop in request.stop_sequences if stop and stop in text), default=-1)
+        if cut >= 0:
+            text, finish_reason = text[:cut], "stop"
+        pieces = self.tokenize(text)
+        if len(pieces) > request.max_tokens:
+            pieces, finish_reason = pieces[: request.max_tokens], "length"
+        tokens = [Token(piece, logprob if i == 0 else 0.0, {piece: logprob if i == 0 else 0.0}) for i, piece in enumerate(pieces)]
+        if request.echo_prompt:
+            tokens = [Token(piece, 0.0, {piece: 0.0}) for piece in self.tokenize(request.prompt)] + tokens
+        return Completion(
+            text=(request.prompt if request.echo_prompt else "") + "".join(pieces),
+            logprob=sum(token.logprob for token in tokens),
+            tokens=tokens,
+            finish_reason=finish_reason,
+        )

@@ -1,0 +1,91 @@
+"""The Service: the one model-access interface the executor knows, and its in-process implementation."""
+
+import dataclasses
+import logging
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from crfm_eval.errors import UserError
+from crfm_eval.json_io import from_jsonable, to_jsonable
+from crfm_eval.objects import create_object
+from crfm_eval.proxy.cache import RequestCache, cache_key
+from crfm_eval.proxy.clients.client import Client
+from crfm_eval.specs import ModelSpec
+from crfm_eval.states import Request, RequestResult
+
+log = logging.getLogger(__name__)
+
+
+class Service(ABC):
+    """Answers requests and tokenizes text for the models it knows."""
+
+    @abstractmethod
+    def make_request(self, request: Request) -> RequestResult:
+        """The result of `request`, from the cache when it holds one. Failures come back as results."""
+
+    @abstractmethod
+    def tokenize(self, model: str, text: str) -> list[str]:
+        """The model's tokens of `text` (strings that concatenate to `text`)."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+class LocalService(Service):
+    """Holds the model clients and their caches in this process."""
+
+    def __init__(self, model_specs: list[ModelSpec], cache_dir: Path) -> None:
+        self._specs = {spec.name: spec for spec in model_specs}
+        self._cache_dir = cache_dir
+        self._clients: dict[str, Client] = {}
+        self._caches: dict[str, RequestCache] = {}
+        self._lock = threading.Lock()
+        self.num_cache_hits = 0
+        self.num_model_calls = 0
+
+    def _client_and_cache(self, model: str) -> tuple[Client, RequestCache]:
+        with self._lock:
+            if model not in self._clients:
+                spec = self._specs.get(model)
+                if spec is None:
+                    known = ", ".join(sorted(self._specs)) or "none"
+                    raise UserError(f"Unknown model {model!r}; known models: {known}.")
+                self._clients[model] = create_object(spec.client, spec.args, Client, f"model.client of {model}")
+                file_name = re.sub(r"[^A-Za-z0-9._-]+", "_", model) + ".sqlite"
+                self._caches[model] = RequestCache(self._cache_dir / file_name)
+            return self._clients[model], self._caches[model]
+
+    def tokenize(self, model: str, text: str) -> list[str]:
+        client, _ = self._client_and_cache(model)
+        return client.tokenize(text)
+
+    def make_request(self, request: Request) -> RequestResult:
+        client, cache = self._client_and_cache(request.model)
+        identity = {"class": f"{type(client).__module__}.{type(client).__qualname__}", **client.cache_identity()}
+        key = cache_key(request.model, identity, request)
+        stored = cache.get(key)
+        if stored is not None:
+            with self._lock:
+                self.num_cache_hits += 1
+            return dataclasses.replace(from_jsonable(RequestResult, stored), cached=True)
+        start = time.perf_counter()
+        try:
+            result = client.make_request(request)
+        except Exception as error:  # any client failure fails this request only, and is never cached
+            log.debug("Request to %s failed", request.model, exc_info=True)
+            return RequestResult(success=False, error=f"{type(error).__name__}: {error}")
+        finally:
+            with self._lock:
+                self.num_model_calls += 1
+        if result.request_time is None:
+            result = dataclasses.replace(result, request_time=time.perf_counter() - start)
+        if result.success:
+            cache.put(key, to_jsonable(dataclasses.replace(result, cached=False)))
+        return result
+
+    def close(self) -> None:
+        for cache in self._caches.values():
+            cache.close()

@@ -1,0 +1,1 @@
+"""The Runner: one RunSpec from data to statistics on disk."""

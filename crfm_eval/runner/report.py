@@ -1,0 +1,32 @@
+"""The short table of main stats printed at the end of a run."""
+
+from crfm_eval.states import Stat
+
+MAIN_STATS = (
+    "exact_match",
+    "quasi_exact_match",
+    "prefix_exact_match",
+    "quasi_prefix_exact_match",
+    "num_prompt_tokens",
+    "num_completion_tokens",
+    "num_train_instances",
+    "prompt_truncated",
+    "inference_runtime",
+    "cached",
+)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def stats_table(stats: list[Stat]) -> str:
+    rows = [("split", "stat", "count", "mean", "95% CI")]
+    order = {name: index for index, name in enumerate(MAIN_STATS)}
+    for stat in sorted((s for s in stats if s.name in order), key=lambda s: (s.split, order[s.name])):
+        interval = f"[{_number(stat.ci_low)}, {_number(stat.ci_high)}]"
+        rows.append((stat.split, stat.name, str(stat.count), _number(stat.mean), interval))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""The Runner controller: drives scenario -> adapter -> executor -> metric -> files for one RunSpec."""
+
+import logging
+import time
+from pathlib import Path
+
+from crfm_eval.adaptation.adapter import GenerationAdapter
+from crfm_eval.errors import UserError
+from crfm_eval.execution.executor import Executor, failed_states
+from crfm_eval.metrics.metric import Metric, compute_stats
+from crfm_eval.objects import create_object
+from crfm_eval.proxy.service import LocalService, Service
+from crfm_eval.runner.manifest import build_manifest
+from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
+from crfm_eval.runner.report import stats_table
+from crfm_eval.scenarios.scenario import Scenario
+from crfm_eval.specs import RunSpec
+from crfm_eval.states import ScenarioState, Stat
+
+log = logging.getLogger(__name__)
+
+
+def create_service(run_spec: RunSpec) -> Service:
+    """The Service the run's execution spec asks for."""
+    return LocalService([run_spec.model], Path(run_spec.execution.cache_dir))
+
+
+def run(run_spec: RunSpec) -> list[Stat]:
+    """Evaluate one run and write its folder; returns its stats."""
+    start = time.perf_counter()
+    run_dir = run_dir_of(run_spec)
+    scenario = create_object(run_spec.scenario._target_, run_spec.scenario.args, Scenario, "scenario._target_")
+    metric = create_object(run_spec.metric._target_, run_spec.metric.args, Metric, "metric._target_")
+    instances = scenario.get_instances(Path(run_spec.data_dir))
+    log.info("%s: %d instances", run_spec.scenario.name, len(instances))
+
+    service = create_service(run_spec)
+    try:
+        adapter = GenerationAdapter(run_spec.adaptation, run_spec.model, service, run_spec.seed)
+        scenario_state = adapter.adapt(instances, run_spec.max_eval_instances)
+        log.info("%d requests to %s", len(scenario_state.request_states), run_spec.model.name)
+        scenario_state = Executor(run_spec.execution, service).execute(scenario_state)
+    finally:
+        service.close()
+
+    per_instance_stats, stats, execution_stats = compute_stats(metric, scenario_state)
+    write_run_outputs(run_dir, run_spec, scenario_state, per_instance_stats, stats, execution_stats)
+    failures = failed_states(scenario_state.request_states)
+    write_manifest(run_dir, build_manifest(run_spec.seed, time.perf_counter() - start, _counts(scenario_state)))
+    log.info("Results in %s\n%s", run_dir, stats_table(stats + execution_stats))
+    if failures:
+        first_error = failures[0].result.error if failures[0].result else "no result"
+        raise UserError(
+            f"{len(failures)} of {len(scenario_state.request_states)} requests failed (first: {first_error}); "
+            "fix the cause and rerun the same command: finished requests come from the cache."
+        )
+    return stats
+
+
+def _counts(scenario_state: ScenarioState) -> dict[str, int]:
+    results = [state.result for state in scenario_state.request_states if state.result is not None]
+    return {
+        "num_instances": len({state.instance.id for state in scenario_state.request_states}),
+        "num_requests": len(scenario_state.request_states),
+        "num_cache_hits": sum(result.cached for result in results),
+        "num_model_calls": sum(not result.cached for result in results),
+        "num_failed_requests": sum(not result.success for result in results),
+    }

@@ -1,0 +1,1 @@
+"""Scenarios: data sets turned into Instances."""

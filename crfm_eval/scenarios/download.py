@@ -1,0 +1,108 @@
+"""Data files: use a local copy when there is one, otherwise download it once and check its sha256."""
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import requests
+
+from crfm_eval.errors import UserError
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_SECONDS = 5
+"""Offline machines must fail fast; a reachable host answers a TCP connect well within this."""
+READ_TIMEOUT_SECONDS = 60
+DATA_DIR_HINT = "point data_dir=... (or the CRFM_EVAL_DATA_DIR environment variable) at a folder holding it"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file of a data set: its name, where it can be downloaded and its canonical sha256."""
+
+    name: str
+    urls: list[str]
+    sha256: str
+    stand_ins: list[str] = field(default_factory=list)
+    """Names of partial local copies accepted (with a warning) when the file itself is absent."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_data_file(folder: Path, data_file: DataFile) -> Path:
+    """The path of `data_file` in `folder`: verified local copy, accepted stand-in, or fresh download."""
+    path = folder / data_file.name
+    if path.exists():
+        actual = sha256_of(path)
+        if actual != data_file.sha256:
+            raise UserError(
+                f"{path} has sha256 {actual}, not the canonical {data_file.sha256}; "
+                "delete it to download it again, or replace it with the canonical file."
+            )
+        return path
+    for stand_in in data_file.stand_ins:
+        if (folder / stand_in).exists():
+            log.warning("%s is absent; using the partial copy %s instead.", path, folder / stand_in)
+            return folder / stand_in
+    return _download(folder, data_file)
+
+
+def _download(folder: Path, data_file: DataFile) -> Path:
+    path = folder / data_file.name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{path} is missing and {folder} cannot be created ({error}); {DATA_DIR_HINT}.") from None
+    failures = []
+    for url in data_file.urls:
+        partial = path.with_name(path.name + ".part")
+        try:
+            log.info("Downloading %s", url)
+            with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)) as response:
+                response.raise_for_status()
+                with partial.open("wb") as handle:
+                    for chunk in response.iter_content(chunk_size=1 << 20):
+                        handle.write(chunk)
+        except (requests.RequestException, OSError) as error:
+            failures.append(f"{url}: {type(error).__name__}")
+            partial.unlink(missing_ok=True)
+            continue
+        actual = sha256_of(partial)
+        if actual != data_file.sha256:
+            failures.append(f"{url}: sha256 {actual} instead of {data_file.sha256}")
+            partial.unlink()
+            continue
+        os.replace(partial, path)
+        return path
+    raise UserError(
+        f"{path} is missing and could not be downloaded from {data_file.urls[0]} "
+        f"({'; '.join(failures)}); {DATA_DIR_HINT}."
+    )
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each line; a malformed line is a UserError naming file and line."""
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UserError(
+                    f"{path} line {line_number} is not valid JSON ({error.msg}); "
+                    "replace the file with a good copy (or delete it to download it again)."
+                ) from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path} line {line_number} is not a JSON object; replace the file with a good copy.")
+            yield line_number, row

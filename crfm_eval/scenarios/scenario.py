@@ -1,0 +1,18 @@
+"""The Scenario controller: where instances come from."""
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from crfm_eval.states import Instance
+
+TRAIN_SPLIT = "train"
+VALID_SPLIT = "valid"
+TEST_SPLIT = "test"
+
+
+class Scenario(ABC):
+    """Produces the instances of one data set, from local files or downloads under `data_dir`."""
+
+    @abstractmethod
+    def get_instances(self, data_dir: Path) -> list[Instance]:
+        """All instances of every split, in a deterministic order."""

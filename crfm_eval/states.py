@@ -1,0 +1,141 @@
+"""States: what the system produces. Plain frozen dataclasses that round-trip through JSON.
+
+Scenario -> Instance(s) with References; Adapter -> RequestState(s) in a ScenarioState;
+Executor -> each RequestState gets its RequestResult; Metric -> Stat(s).
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from crfm_eval.specs import AdaptationSpec
+
+CORRECT_TAG = "correct"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One possible output for an instance; tagged `correct` when it is a right answer."""
+
+    output: str
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def is_correct(self) -> bool:
+        return CORRECT_TAG in self.tags
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One example of a scenario: an input, its references and the split it belongs to."""
+
+    id: str
+    input: str
+    references: list[Reference]
+    split: str
+
+    @property
+    def first_correct_reference(self) -> Optional[Reference]:
+        return next((reference for reference in self.references if reference.is_correct), None)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything a model needs to answer; also the content of the cache key."""
+
+    model: str
+    prompt: str
+    temperature: float = 1.0
+    max_tokens: int = 100
+    stop_sequences: list[str] = field(default_factory=list)
+    num_completions: int = 1
+    top_k_per_token: int = 1
+    echo_prompt: bool = False
+    top_p: float = 1.0
+    seed: Optional[int] = None
+    """Sampling seed, for clients that accept one."""
+    random: Optional[str] = None
+    """Free tag that makes otherwise identical requests distinct (repeated sampling)."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """A generated token with its log probability and the top alternatives'."""
+
+    text: str
+    logprob: float
+    top_logprobs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One completion of a request."""
+
+    text: str
+    logprob: float
+    tokens: list[Token]
+    finish_reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """The answer to a Request, or why there is none."""
+
+    success: bool
+    completions: list[Completion] = field(default_factory=list)
+    cached: bool = False
+    """Served from the cache rather than the model."""
+    request_time: Optional[float] = None
+    """Seconds the model took; for a cached result, the time of the original call."""
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """An eval instance as asked in one train trial: the request and, once executed, its result."""
+
+    instance: Instance
+    train_trial_index: int
+    request: Request
+    train_instance_ids: list[str]
+    """Ids of the in-context examples that made it into the prompt, in prompt order."""
+    num_train_instances: int
+    prompt_truncated: bool
+    """The eval instance's own text was cut to fit the context window."""
+    num_prompt_tokens: int
+    result: Optional[RequestResult] = None
+
+
+@dataclass(frozen=True)
+class ScenarioState:
+    """All the requests of a run and how they were built."""
+
+    adaptation_spec: AdaptationSpec
+    request_states: list[RequestState]
+
+
+@dataclass(frozen=True)
+class PerInstanceStats:
+    """The metric values of one eval instance in one train trial."""
+
+    instance_id: str
+    split: str
+    train_trial_index: int
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A metric aggregated over the instances of a split, with its spread and 95% confidence interval."""
+
+    name: str
+    split: str
+    count: int
+    sum: float
+    mean: Optional[float]
+    stddev: Optional[float]
+    """Sample standard deviation (n - 1 in the denominator); null below two values."""
+    min: Optional[float]
+    max: Optional[float]
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    """Bounds of the 95% confidence interval of the mean; null below two values."""
