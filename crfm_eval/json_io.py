@@ -25,15 +25,18 @@ def from_jsonable(cls: type[T], data: dict[str, Any]) -> T:
     return dacite.from_dict(cls, data, config=_STRICT)
 
 
-def dumps(data: Any) -> str:
+def dumps(data: Any, compact: bool = False) -> str:
     """Deterministic JSON text: the same data always gives the same bytes."""
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(data, ensure_ascii=False, indent=None if compact else 2) + "\n"
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write atomically: a reader (or a killed run) never sees half a file."""
+def write_json(path: Path, data: Any, compact: bool = False) -> None:
+    """Write atomically: a reader (or a killed run) never sees half a file.
+
+    `compact` drops the indentation: for files of many megabytes it halves the time and the size.
+    """
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(dumps(data), encoding="utf-8")
+    temporary.write_text(dumps(data, compact), encoding="utf-8")
     os.replace(temporary, path)
 
 

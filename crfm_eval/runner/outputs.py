@@ -29,7 +29,7 @@ def write_run_outputs(
 ) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / RUN_SPEC_FILE, to_jsonable(run_spec))
-    write_json(run_dir / SCENARIO_STATE_FILE, to_jsonable(scenario_state))
+    write_json(run_dir / SCENARIO_STATE_FILE, to_jsonable(scenario_state), compact=True)
     write_json(run_dir / PER_INSTANCE_STATS_FILE, to_jsonable(per_instance_stats))
     write_json(run_dir / STATS_FILE, to_jsonable(stats))
     write_json(run_dir / EXECUTION_STATS_FILE, to_jsonable(execution_stats))

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5
 """Offline machines must fail fast; a reachable host answers a TCP connect well within this."""
 READ_TIMEOUT_SECONDS = 60
+OFFLINE_VARIABLE = "CRFM_EVAL_OFFLINE"
+"""Set to 1 to forbid downloads (tests set it: nothing they run may reach the internet)."""
 DATA_DIR_HINT = "point data_dir=... (or the CRFM_EVAL_DATA_DIR environment variable) at a folder holding it"
 
 
@@ -59,6 +61,11 @@ def ensure_data_file(folder: Path, data_file: DataFile) -> Path:
 
 def _download(folder: Path, data_file: DataFile) -> Path:
     path = folder / data_file.name
+    if os.environ.get(OFFLINE_VARIABLE, "") not in ("", "0"):
+        raise UserError(
+            f"{path} is missing and downloads are off ({OFFLINE_VARIABLE} is set; the file is at "
+            f"{data_file.urls[0]}); {DATA_DIR_HINT}."
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:

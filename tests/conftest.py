@@ -1,0 +1,30 @@
+"""Shared fixtures: the real data sets in ../shared/data, and running the CLI as a user would."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+SHARED_DATA = Path(os.environ.get("CRFM_EVAL_TEST_DATA", REPO.parent / "shared" / "data")).resolve()
+
+# Nothing a test runs may reach the internet: data must come from SHARED_DATA or a local server.
+os.environ["CRFM_EVAL_OFFLINE"] = "1"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "boolq" / "dev.jsonl").exists():
+        pytest.fail(f"The test data sets are missing: set CRFM_EVAL_TEST_DATA to the shared data folder ({SHARED_DATA}).")
+    return SHARED_DATA
+
+
+def run_cli(*overrides: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m crfm_eval OVERRIDES...` in `cwd`, as a user types it; tests' helper modules importable."""
+    env = {**os.environ, "PYTHONPATH": str(TESTS), **(extra_env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "crfm_eval", *overrides], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )

@@ -1,0 +1,73 @@
+"""Config groups compose into a frozen RunSpec; bad overrides fail with Hydra's message, no traceback."""
+
+import dataclasses
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from conftest import REPO, run_cli
+from crfm_eval.config_schema import path_safe, register_schema, run_spec_from_config
+from crfm_eval.specs import RunSpec
+
+
+def compose_run_spec(*overrides: str) -> RunSpec:
+    register_schema()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return run_spec_from_config(compose(config_name="config", overrides=list(overrides)))
+
+
+def test_default_composition_has_the_documented_top_level_keys():
+    spec = compose_run_spec()
+    assert spec.suite == "default"
+    assert spec.output_dir == "outputs"
+    assert spec.seed == 0
+    assert spec.scenario.name == "boolq"
+    assert spec.scenario._target_ == "crfm_eval.scenarios.boolq.BoolQScenario"
+    assert spec.metric._target_ == "crfm_eval.metrics.basic.BasicMetric"
+    assert spec.run_name == "boolq_5shot_simple--deterministic"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.seed = 3  # type: ignore[misc]
+
+
+def test_5shot_is_helms_boolq_format_and_0shot_differs_only_in_examples():
+    five = compose_run_spec("adaptation=5shot").adaptation
+    assert (five.input_prefix, five.input_suffix, five.output_prefix, five.output_suffix) == ("Passage: ", "\n", "Answer: ", "\n")
+    assert (five.max_train_instances, five.max_tokens, five.temperature, five.stop_sequences) == (5, 5, 0.0, ["\n"])
+    zero = compose_run_spec("adaptation=0shot").adaptation
+    assert zero.max_train_instances == 0
+    assert dataclasses.replace(zero, name="5shot", max_train_instances=5) == five
+
+
+def test_overrides_reach_the_spec_with_their_types():
+    spec = compose_run_spec("adaptation.max_train_instances=2", "max_eval_instances=null", "seed=7", "data_dir=/tmp/d")
+    assert spec.adaptation.max_train_instances == 2
+    assert spec.max_eval_instances is None
+    assert (spec.seed, spec.data_dir) == (7, "/tmp/d")
+
+
+def test_path_safe_names_one_folder():
+    assert path_safe("openai/gpt-4o mini") == "openai--gpt-4o--mini"
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("adaptation.max_train_instances=abc", "could not be converted to Integer"),
+        ("adaptation=7shot", "Could not find 'adaptation/7shot'"),
+        ("no_such_key=1", "Could not override 'no_such_key'"),
+        ("adaptation.no_such_key=1", "Key 'no_such_key' not in 'AdaptationSpec'"),
+    ],
+)
+def test_bad_override_fails_with_one_message_and_no_traceback(tmp_path, override, expected):
+    completed = run_cli(override, f"output_dir={tmp_path}", cwd=tmp_path)
+    assert completed.returncode != 0
+    assert expected in completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
+    assert not (tmp_path / "runs").exists()
+
+
+def test_help_lists_groups_and_options(tmp_path):
+    completed = run_cli("--help", cwd=tmp_path)
+    assert completed.returncode == 0
+    for line in ("adaptation: 0shot, 5shot", "execution: local", "metric: basic", "model: simple", "scenario: boolq"):
+        assert line in completed.stdout
