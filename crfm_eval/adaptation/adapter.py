@@ -31,6 +31,9 @@ class GenerationAdapter:
         self.model_spec = model_spec
         self.service = service
         self.seed = seed
+        # The spec's window, unless the model itself knows a smaller one.
+        windows = [model_spec.max_sequence_length, service.context_length(model_spec.name)]
+        self.max_sequence_length = min(window for window in windows if window)
 
     def adapt(self, instances: list[Instance], max_eval_instances: Optional[int]) -> ScenarioState:
         eval_instances = [instance for instance in instances if instance.split in self.spec.eval_splits]
@@ -61,7 +64,7 @@ class GenerationAdapter:
             examples,
             instance,
             lambda text: self.service.tokenize(self.model_spec.name, text),
-            self.model_spec.max_sequence_length,
+            self.max_sequence_length,
         )
         request = Request(
             model=self.model_spec.name,

@@ -7,6 +7,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Optional
 
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable, to_jsonable
@@ -29,6 +30,10 @@ class Service(ABC):
     @abstractmethod
     def tokenize(self, model: str, text: str) -> list[str]:
         """The model's tokens of `text` (strings that concatenate to `text`)."""
+
+    @abstractmethod
+    def context_length(self, model: str) -> Optional[int]:
+        """The model's context window in tokens, when its client knows it."""
 
     def close(self) -> None:
         """Release files and connections."""
@@ -61,6 +66,10 @@ class LocalService(Service):
     def tokenize(self, model: str, text: str) -> list[str]:
         client, _ = self._client_and_cache(model)
         return client.tokenize(text)
+
+    def context_length(self, model: str) -> Optional[int]:
+        client, _ = self._client_and_cache(model)
+        return client.context_length()
 
     def make_request(self, request: Request) -> RequestResult:
         client, cache = self._client_and_cache(request.model)

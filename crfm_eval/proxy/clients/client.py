@@ -1,7 +1,7 @@
 """The Client controller: talks to one model, knows nothing of caching or accounts."""
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Optional
 
 from crfm_eval.states import Request, RequestResult
 
@@ -20,6 +20,10 @@ class Client(ABC):
         that changing them keeps the cache valid.
         """
         return {}
+
+    def context_length(self) -> Optional[int]:
+        """The model's context window in tokens, when the client knows it."""
+        return None
 
     @abstractmethod
     def make_request(self, request: Request) -> RequestResult:
