@@ -8,17 +8,24 @@ from omegaconf import DictConfig
 
 from crfm_eval.config_schema import register_schema, run_spec_from_config
 from crfm_eval.errors import UserError
+from crfm_eval.redaction import register_secret
 from crfm_eval.runner.runner import run
 
 log = logging.getLogger("crfm_eval")
 
 register_schema()
+# A key given on the command line must not reach a log line (Hydra's sweep log prints overrides).
+for argument in sys.argv[1:]:
+    if "api_key=" in argument:
+        register_secret(argument.split("api_key=", 1)[1])
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def hydra_main(config: DictConfig) -> None:
     try:
-        run(run_spec_from_config(config))
+        run_spec = run_spec_from_config(config)
+        register_secret(run_spec.execution.api_key)
+        run(run_spec)
     except UserError as error:
         log.error("%s", error)
         sys.exit(1)

@@ -10,10 +10,14 @@ from crfm_eval.errors import UserError
 T = TypeVar("T")
 
 
-def create_object(class_path: str, args: dict[str, Any], base: type[T], what: str) -> T:
+def create_object(
+    class_path: str, args: dict[str, Any], base: type[T], what: str, injected: dict[str, Any] | None = None
+) -> T:
     """Import `class_path`, check it is a `base`, and call it with `args`.
 
-    `what` names the config entry (e.g. "scenario._target_") in the error a user sees.
+    `what` names the config entry (e.g. "scenario._target_") in the error a user sees. `injected`
+    holds objects the system provides (e.g. credentials), passed only to classes that ask for them
+    by parameter name, so they never have to be written in a config.
     """
     try:
         cls = get_class(class_path)
@@ -27,4 +31,5 @@ def create_object(class_path: str, args: dict[str, Any], base: type[T], what: st
     if unknown:
         known = ", ".join(name for name in parameters if name != "self") or "none"
         raise UserError(f"{class_path} does not take the argument(s) {', '.join(unknown)}; it takes: {known}.")
-    return cls(**args)
+    provided = {name: value for name, value in (injected or {}).items() if name in parameters}
+    return cls(**args, **provided)

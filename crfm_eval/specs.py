@@ -110,6 +110,15 @@ class ExecutionSpec:
     progress: bool = True
     """Show a progress bar (on a terminal) or log periodic progress lines (otherwise)."""
 
+    url: Optional[str] = None
+    """Address of a model proxy (`python -m crfm_eval.proxy`); when set, requests go through it."""
+
+    api_key: Optional[str] = None
+    """The proxy account's key; read from $CRFM_EVAL_API_KEY by default and never written out."""
+
+    credentials_file: Optional[str] = "credentials.yaml"
+    """Provider keys for in-process clients (see credentials.yaml.example); a missing file is fine."""
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -126,6 +135,9 @@ class ModelSpec:
 
     max_sequence_length: int = 2048
     """Context window in tokens: prompt plus generated tokens must fit in it."""
+
+    group: str = "default"
+    """Quota group on a proxy: accounts get quotas per group (e.g. `local`, `openai`, `ai21`)."""
 
 
 @dataclass(frozen=True)

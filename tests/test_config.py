@@ -72,5 +72,5 @@ def test_help_lists_groups_and_options(tmp_path):
     completed = run_cli("--help", cwd=tmp_path)
     assert completed.returncode == 0
     groups = ("adaptation: 0shot, 5shot", "execution: local", "metric: basic", "scenario: boolq")
-    for line in (*groups, "model: gemma-3-270m, simple, smollm2-135m"):
+    for line in (*groups, "model: gemma-3-270m, gpt-4o-mini, jamba-mini, openai-compatible, simple, smollm2-135m"):
         assert line in completed.stdout

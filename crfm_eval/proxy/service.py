@@ -14,6 +14,7 @@ from crfm_eval.json_io import from_jsonable, to_jsonable
 from crfm_eval.objects import create_object
 from crfm_eval.proxy.cache import RequestCache, cache_key
 from crfm_eval.proxy.clients.client import Client
+from crfm_eval.proxy.credentials import Credentials
 from crfm_eval.specs import ModelSpec
 from crfm_eval.states import Request, RequestResult
 
@@ -42,9 +43,10 @@ class Service(ABC):
 class LocalService(Service):
     """Holds the model clients and their caches in this process."""
 
-    def __init__(self, model_specs: list[ModelSpec], cache_dir: Path) -> None:
+    def __init__(self, model_specs: list[ModelSpec], cache_dir: Path, credentials: Optional[Credentials] = None) -> None:
         self._specs = {spec.name: spec for spec in model_specs}
         self._cache_dir = cache_dir
+        self._credentials = credentials or Credentials()
         self._clients: dict[str, Client] = {}
         self._caches: dict[str, RequestCache] = {}
         self._lock = threading.Lock()
@@ -58,7 +60,9 @@ class LocalService(Service):
                 if spec is None:
                     known = ", ".join(sorted(self._specs)) or "none"
                     raise UserError(f"Unknown model {model!r}; known models: {known}.")
-                self._clients[model] = create_object(spec.client, spec.args, Client, f"model.client of {model}")
+                self._clients[model] = create_object(
+                    spec.client, spec.args, Client, f"model.client of {model}", {"credentials": self._credentials}
+                )
                 file_name = re.sub(r"[^A-Za-z0-9._-]+", "_", model) + ".sqlite"
                 self._caches[model] = RequestCache(self._cache_dir / file_name)
             return self._clients[model], self._caches[model]
@@ -71,15 +75,31 @@ class LocalService(Service):
         client, _ = self._client_and_cache(model)
         return client.context_length()
 
-    def make_request(self, request: Request) -> RequestResult:
-        client, cache = self._client_and_cache(request.model)
+    @property
+    def model_specs(self) -> list[ModelSpec]:
+        return list(self._specs.values())
+
+    def _key(self, client: Client, request: Request) -> str:
         identity = {"class": f"{type(client).__module__}.{type(client).__qualname__}", **client.cache_identity()}
-        key = cache_key(request.model, identity, request)
-        stored = cache.get(key)
-        if stored is not None:
-            with self._lock:
-                self.num_cache_hits += 1
-            return dataclasses.replace(from_jsonable(RequestResult, stored), cached=True)
+        return cache_key(request.model, identity, request)
+
+    def cached_result(self, request: Request) -> Optional[RequestResult]:
+        """The stored result of `request`, if any, without asking the model (the proxy charges
+        quotas only for what this returns None for)."""
+        client, cache = self._client_and_cache(request.model)
+        stored = cache.get(self._key(client, request))
+        if stored is None:
+            return None
+        with self._lock:
+            self.num_cache_hits += 1
+        return dataclasses.replace(from_jsonable(RequestResult, stored), cached=True)
+
+    def make_request(self, request: Request) -> RequestResult:
+        cached = self.cached_result(request)
+        if cached is not None:
+            return cached
+        client, cache = self._client_and_cache(request.model)
+        key = self._key(client, request)
         start = time.perf_counter()
         try:
             result = client.make_request(request)

@@ -9,6 +9,8 @@ from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor, failed_states
 from crfm_eval.metrics.metric import Metric, compute_stats
 from crfm_eval.objects import create_object
+from crfm_eval.proxy.credentials import Credentials
+from crfm_eval.proxy.remote_service import RemoteService
 from crfm_eval.proxy.service import LocalService, Service
 from crfm_eval.runner.manifest import build_manifest
 from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
@@ -21,8 +23,15 @@ log = logging.getLogger(__name__)
 
 
 def create_service(run_spec: RunSpec) -> Service:
-    """The Service the run's execution spec asks for."""
-    return LocalService([run_spec.model], Path(run_spec.execution.cache_dir))
+    """The Service the run's execution spec asks for: a proxy over HTTP, or the clients in-process.
+
+    Both are the same interface, so the rest of the run does not know which one it has.
+    """
+    execution = run_spec.execution
+    if execution.url:
+        return RemoteService(execution.url, execution.api_key)
+    credentials_file = Path(execution.credentials_file) if execution.credentials_file else None
+    return LocalService([run_spec.model], Path(execution.cache_dir), Credentials.load(credentials_file))
 
 
 def run(run_spec: RunSpec) -> list[Stat]:

@@ -10,6 +10,14 @@ class ClientError(Exception):
     """The model could not answer this request (the request fails; nothing is cached)."""
 
 
+class UpstreamTimeout(ClientError):
+    """The model's server did not answer in time (the proxy says 504 rather than 502)."""
+
+
+TIMEOUT_ERROR = UpstreamTimeout.__name__
+"""How a timed-out request's `error` starts (the Service writes `<exception class>: <message>`)."""
+
+
 class Client(ABC):
     """Reaches one model. Created from a ModelSpec (`client` class path, `args` as keyword arguments)."""
 

@@ -1,0 +1,106 @@
+"""OpenAI models, and any server that speaks OpenAI's API (vLLM, Ollama, llama.cpp's server), through
+the official `openai` SDK.
+
+`api: completions` sends the prompt as is (logprobs of generated tokens, `echo` for prompt logprobs);
+`api: chat` sends it as one user message. One prompt per call: some compatible servers fail on a
+list of prompts. The SDK retries 408/409/429/5xx and timeouts with exponential backoff, honouring
+Retry-After, up to `max_retries` times; a request that still fails is reported failed, not cached.
+"""
+
+from typing import Any, Optional
+
+import openai
+
+from crfm_eval.errors import UserError
+from crfm_eval.proxy.clients.approximate_tokens import approximate_tokens
+from crfm_eval.proxy.clients.client import Client, ClientError, UpstreamTimeout
+from crfm_eval.proxy.credentials import Credentials
+from crfm_eval.states import Completion, Request, RequestResult, Token
+
+OPENAI_URL = "https://api.openai.com/v1"
+MAX_TOP_LOGPROBS = {"completions": 5, "chat": 20}
+"""The API's limits on alternatives per token."""
+
+
+class OpenAIClient(Client):
+    def __init__(
+        self,
+        model: str,
+        api: str = "completions",
+        base_url: Optional[str] = None,
+        timeout_seconds: float = 120.0,
+        max_retries: int = 4,
+        credentials: Optional[Credentials] = None,
+    ) -> None:
+        """`model` is the upstream name (e.g. `gpt-4o-mini`); `base_url` points at a compatible server,
+        which needs no real key."""
+        if api not in MAX_TOP_LOGPROBS:
+            raise UserError(f"model.args.api={api!r} is not supported; use 'completions' or 'chat'.")
+        key = (credentials or Credentials()).get("openai_api_key", "OPENAI_API_KEY")
+        if not key and base_url is None:
+            raise UserError("No OpenAI API key: set OPENAI_API_KEY or openai_api_key in credentials.yaml.")
+        self.model, self.api, self.base_url = model, api, base_url
+        self._client = openai.OpenAI(
+            api_key=key or "not-needed", base_url=base_url, timeout=timeout_seconds, max_retries=max_retries
+        )
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {"base_url": self.base_url or OPENAI_URL, "upstream_model": self.model, "api": self.api}
+
+    def tokenize(self, text: str) -> list[str]:
+        return approximate_tokens(text)
+
+    def make_request(self, request: Request) -> RequestResult:
+        top_k = min(request.top_k_per_token, MAX_TOP_LOGPROBS[self.api])
+        common: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "n": request.num_completions,
+            "stop": request.stop_sequences or None,
+        }
+        if request.seed is not None:
+            common["seed"] = request.seed
+        try:
+            if self.api == "completions":
+                response = self._client.completions.create(
+                    prompt=request.prompt, echo=request.echo_prompt, logprobs=top_k, **common
+                )
+                completions = [_from_completion_choice(choice) for choice in response.choices]
+            else:
+                if request.echo_prompt:
+                    raise ClientError("echo_prompt needs model.args.api=completions")
+                response = self._client.chat.completions.create(
+                    messages=[{"role": "user", "content": request.prompt}],
+                    logprobs=top_k > 0,
+                    top_logprobs=top_k if top_k > 0 else None,
+                    **common,
+                )
+                completions = [_from_chat_choice(choice) for choice in response.choices]
+        except openai.APITimeoutError as error:
+            raise UpstreamTimeout(str(error)) from error
+        except openai.APIStatusError as error:
+            raise ClientError(f"{error.status_code} from {self.base_url or OPENAI_URL}: {error.message}") from error
+        except openai.APIError as error:
+            raise ClientError(str(error)) from error
+        return RequestResult(success=True, completions=completions)
+
+
+def _from_completion_choice(choice: Any) -> Completion:
+    logprobs = choice.logprobs
+    tokens = []
+    if logprobs is not None and logprobs.tokens:
+        top = logprobs.top_logprobs or [None] * len(logprobs.tokens)
+        for text, logprob, alternatives in zip(logprobs.tokens, logprobs.token_logprobs, top):
+            tokens.append(Token(text, float(logprob or 0.0), dict(alternatives or {})))
+    return Completion(choice.text, sum(t.logprob for t in tokens), tokens, choice.finish_reason)
+
+
+def _from_chat_choice(choice: Any) -> Completion:
+    content = choice.logprobs.content if choice.logprobs is not None and choice.logprobs.content else []
+    tokens = [
+        Token(item.token, float(item.logprob), {alt.token: float(alt.logprob) for alt in (item.top_logprobs or [])})
+        for item in content
+    ]
+    return Completion(choice.message.content or "", sum(t.logprob for t in tokens), tokens, choice.finish_reason)

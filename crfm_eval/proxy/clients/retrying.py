@@ -1,0 +1,60 @@
+"""Bounded exponential backoff that honours Retry-After, for SDKs whose own retries do not (tenacity).
+
+A retryable failure (429, any 5xx, a timeout) waits max(exponential backoff, the server's
+Retry-After), capped at `max_wait`, at most `attempts` times in all; the last failure is re-raised.
+"""
+
+import email.utils
+import threading
+import time
+from typing import Callable, Optional, TypeVar
+
+import tenacity
+
+T = TypeVar("T")
+
+
+def parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RetryAfterMemory(threading.local):
+    """The Retry-After of the last response this thread received (set by an HTTP response hook)."""
+
+    seconds: Optional[float] = None
+
+    def remember(self, header_value: Optional[str]) -> None:
+        self.seconds = parse_retry_after(header_value)
+
+
+def call_with_retries(
+    call: Callable[[], T],
+    is_retryable: Callable[[BaseException], bool],
+    retry_after: Callable[[], Optional[float]],
+    attempts: int,
+    base_wait: float = 0.5,
+    max_wait: float = 60.0,
+) -> T:
+    exponential = tenacity.wait_exponential(multiplier=base_wait, max=max_wait)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        return min(max_wait, max(exponential(state), retry_after() or 0.0))
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_retryable),
+        stop=tenacity.stop_after_attempt(max(1, attempts)),
+        wait=wait,
+        reraise=True,
+    )
+    return retrying(call)

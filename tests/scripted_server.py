@@ -1,0 +1,62 @@
+"""A small HTTP server on 127.0.0.1 for provider APIs out of reach: it records each request and
+answers from a script (status, headers, JSON body), the last answer repeating."""
+
+import http.server
+import json
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    time: float
+
+
+@dataclass
+class Script:
+    answers: list[tuple[int, dict[str, str], Any]]
+    seen: list[Recorded] = field(default_factory=list)
+
+    def answer_for(self, index: int) -> tuple[int, dict[str, str], Any]:
+        return self.answers[min(index, len(self.answers) - 1)]
+
+
+@contextmanager
+def scripted_server(script: Script, body_for: Callable[[Recorded, Any], Any] | None = None) -> Iterator[str]:
+    """Serve `script`; `body_for(request, scripted body)` may build the answer from the request."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            recorded = Recorded("POST", self.path, dict(self.headers), json.loads(raw or b"null"), time.monotonic())
+            status, headers, body = script.answer_for(len(script.seen))
+            script.seen.append(recorded)
+            if body_for is not None and status == 200:
+                body = body_for(recorded, body)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -1,0 +1,169 @@
+"""The proxy's HTTP API against a real cheroot server on 127.0.0.1: status codes, accounts, quotas."""
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import bottle
+import pytest
+import requests
+
+from crfm_eval.proxy.server import MAX_BODY_BYTES, OPENAPI_FILE, create_app
+from proxy_helpers import proxy_in_thread, write_models
+
+ADMIN_KEY = "admin-key-for-tests-7f3a"
+
+
+@pytest.fixture()
+def proxy(tmp_path):
+    with proxy_in_thread(tmp_path / "proxy", write_models(tmp_path / "models"), ADMIN_KEY) as url:
+        yield url
+
+
+def call(url, method, path, key=None, body=None, raw=None):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return requests.request(method, url + path, json=body, data=raw, headers=headers, timeout=60)
+
+
+def request_body(prompt="Q: a\nA: yes\n\nQ: a\nA:", model="simple/deterministic", **fields):
+    return {"request": {"model": model, "prompt": prompt, "temperature": 0.0, "max_tokens": 3, **fields}}
+
+
+def new_account(url, username, quotas=None):
+    response = call(url, "POST", "/api/account", ADMIN_KEY, {"username": username, "quotas": quotas or {}})
+    assert response.status_code == 201, response.text
+    return response.json()["api_key"]
+
+
+def test_general_info_lists_models_with_groups(proxy):
+    info = call(proxy, "GET", "/api/general_info").json()
+    assert {(m["name"], m["group"]) for m in info["models"]} == {("simple/deterministic", "test"), ("simple/slow", "slow")}
+    assert info["version"]
+
+
+def test_request_then_cached(proxy):
+    first = call(proxy, "POST", "/api/request", ADMIN_KEY, request_body())
+    assert first.status_code == 200 and first.json()["completions"][0]["text"] == " yes\n"
+    second = call(proxy, "POST", "/api/request", ADMIN_KEY, request_body())
+    assert second.json()["cached"] is True and first.json()["cached"] is False
+
+
+@pytest.mark.parametrize(
+    "key, body, raw, status",
+    [
+        (None, request_body(), None, 401),
+        ("not-a-key", request_body(), None, 401),
+        (ADMIN_KEY, None, b"{not json", 400),
+        (ADMIN_KEY, {"request": {"prompt": "no model"}}, None, 400),
+        (ADMIN_KEY, {"request": {"model": "simple/deterministic", "prompt": "x", "temperature": "hot"}}, None, 400),
+        (ADMIN_KEY, {"request": {"model": "simple/deterministic", "prompt": "x", "surprise": 1}}, None, 400),
+        (ADMIN_KEY, request_body(model="gpt-9"), None, 404),
+        (ADMIN_KEY, request_body(prompt="x" * (MAX_BODY_BYTES + 10)), None, 413),
+    ],
+)
+def test_status_codes(proxy, key, body, raw, status):
+    response = call(proxy, "POST", "/api/request", key, body, raw)
+    assert response.status_code == status
+    assert response.headers["Content-Type"].startswith("application/json") and response.json()["error"]
+
+
+def test_unknown_route_is_json_404(proxy):
+    response = call(proxy, "GET", "/api/nothing")
+    assert response.status_code == 404 and "error" in response.json()
+
+
+def test_tokenize(proxy):
+    response = call(proxy, "POST", "/api/tokenize", ADMIN_KEY, {"model": "simple/deterministic", "text": "a b  c"})
+    assert response.json() == {"model": "simple/deterministic", "tokens": ["a", " b", "  c"], "num_tokens": 3}
+    assert call(proxy, "POST", "/api/tokenize", ADMIN_KEY, {"model": "x", "text": "a"}).status_code == 404
+    assert call(proxy, "POST", "/api/tokenize", None, {"model": "simple/deterministic", "text": "a"}).status_code == 401
+
+
+def test_quota_counts_only_model_calls(proxy):
+    key = new_account(proxy, "alice", {"test": {"total": 2}})
+    assert call(proxy, "POST", "/api/request", key, request_body(prompt="one")).status_code == 200
+    assert call(proxy, "POST", "/api/request", key, request_body(prompt="one")).json()["cached"]  # free
+    assert call(proxy, "POST", "/api/request", key, request_body(prompt="two")).status_code == 200
+    refused = call(proxy, "POST", "/api/request", key, request_body(prompt="three"))
+    assert refused.status_code == 403 and "total quota of model group 'test'" in refused.json()["error"]
+    assert call(proxy, "POST", "/api/request", key, request_body(prompt="two")).status_code == 200  # cached: allowed
+    account = call(proxy, "GET", "/api/account", key).json()
+    assert account["usage"] == {"test": {"daily": 2, "monthly": 2, "total": 2}}
+    assert account["quotas"] == {"test": {"total": 2}}
+
+
+def test_quota_holds_under_concurrent_clients(proxy):
+    key = new_account(proxy, "bob", {"slow": {"daily": 10}})
+    bodies = [request_body(model="simple/slow", prompt=f"prompt {i}") for i in range(32)]
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(lambda body: call(proxy, "POST", "/api/request", key, body).status_code, bodies))
+    assert statuses.count(200) == 10 and statuses.count(403) == 22
+    assert call(proxy, "GET", "/api/account", key).json()["usage"]["slow"]["daily"] == 10
+
+
+def test_admin_manages_accounts_and_others_cannot(proxy):
+    key = new_account(proxy, "carol")
+    assert call(proxy, "POST", "/api/account", key, {"username": "eve"}).status_code == 403
+    assert call(proxy, "GET", "/api/account?username=admin", key).status_code == 403
+    assert call(proxy, "POST", "/api/account", ADMIN_KEY, {"username": "carol"}).status_code == 400  # exists
+    bad = call(proxy, "PUT", "/api/account", ADMIN_KEY, {"username": "carol", "quotas": {"test": {"weekly": 3}}})
+    assert bad.status_code == 400
+    updated = call(proxy, "PUT", "/api/account", ADMIN_KEY, {"username": "carol", "quotas": {"*": {"daily": 5}}})
+    assert updated.status_code == 200 and updated.json()["quotas"] == {"*": {"daily": 5}}
+    assert call(proxy, "GET", "/api/account?username=carol", ADMIN_KEY).json()["username"] == "carol"
+    assert call(proxy, "PUT", "/api/account", ADMIN_KEY, {"username": "nobody"}).status_code == 404
+    assert call(proxy, "DELETE", "/api/account", ADMIN_KEY, {"username": "admin"}).status_code == 400
+    assert call(proxy, "DELETE", "/api/account", ADMIN_KEY, {"username": "carol"}).status_code == 200
+    assert call(proxy, "GET", "/api/account", key).status_code == 401
+    assert call(proxy, "DELETE", "/api/account", ADMIN_KEY, {"username": "carol"}).status_code == 404
+
+
+def test_key_rotation(proxy):
+    old = new_account(proxy, "dave")
+    rotated = call(proxy, "PUT", "/api/account/api_key", old)
+    assert rotated.status_code == 200
+    new = rotated.json()["api_key"]
+    assert new != old
+    assert call(proxy, "GET", "/api/account", old).status_code == 401
+    assert call(proxy, "GET", "/api/account", new).json()["username"] == "dave"
+    assert call(proxy, "PUT", "/api/account/api_key", new, {"username": "admin"}).status_code == 403
+    by_admin = call(proxy, "PUT", "/api/account/api_key", ADMIN_KEY, {"username": "dave"}).json()["api_key"]
+    assert call(proxy, "GET", "/api/account", by_admin).status_code == 200
+
+
+def test_keys_appear_in_no_other_response_or_log(proxy, caplog, tmp_path):
+    caplog.set_level(logging.DEBUG)
+    key = new_account(proxy, "frank")
+    texts = [
+        call(proxy, "GET", "/api/account", key).text,
+        call(proxy, "GET", "/api/account?username=frank", ADMIN_KEY).text,
+        call(proxy, "POST", "/api/request", key, request_body()).text,
+        call(proxy, "POST", "/api/request", "wrong-" + key, request_body()).text,
+        call(proxy, "GET", "/api/general_info").text,
+    ]
+    for secret in (key, ADMIN_KEY):
+        assert all(secret not in text for text in texts)
+        assert secret not in caplog.text
+    stored = (tmp_path / "proxy" / "accounts.sqlite").read_bytes()
+    assert key.encode() not in stored and ADMIN_KEY.encode() not in stored
+
+
+def test_openapi_is_served_and_documents_every_route(proxy):
+    served = call(proxy, "GET", "/api/openapi.json").json()
+    assert served == json.loads(OPENAPI_FILE.read_text())
+    documented = {(path, method.upper()) for path, item in served["paths"].items() for method in item}
+
+    class NoModels:
+        model_specs: list = []
+
+    app: bottle.Bottle = create_app(NoModels(), None)  # type: ignore[arg-type]
+    api_routes = {(route.rule, route.method) for route in app.routes if route.rule.startswith("/api/")}
+    assert api_routes == documented
+
+
+def test_web_page_is_served_with_a_strict_content_security_policy(proxy):
+    page = requests.get(proxy + "/", timeout=10)
+    assert page.status_code == 200 and '<select id="model">' in page.text
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    script = requests.get(proxy + "/static/app.js", timeout=10).text
+    assert "innerHTML" not in script and "/api/request" in script

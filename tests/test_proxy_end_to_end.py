@@ -1,0 +1,69 @@
+"""BoolQ through `python -m crfm_eval.proxy` (a real process) gives what the in-process run gives."""
+
+import json
+
+import pytest
+import requests
+
+from conftest import run_cli
+from proxy_helpers import free_port, proxy_process, write_models
+
+ADMIN_KEY = "admin-key-e2e-51c2"
+COMMAND = ("scenario=boolq", "adaptation=5shot", "model=simple", "max_eval_instances=20")
+RUN = "runs/default/boolq_5shot_simple--deterministic"
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("proxy")
+    with proxy_process(folder / "base", write_models(folder / "models"), ADMIN_KEY, folder / "proxy.log") as url:
+        response = requests.post(url + "/api/account", json={"username": "runner"}, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        yield url, response.json()["api_key"], folder / "proxy.log"
+
+
+def _outputs(folder):
+    run_dir = folder / "outputs" / RUN
+    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+    stats = [s for s in json.loads((run_dir / "stats.json").read_text()) if s["name"] != "inference_runtime"]
+    return states, stats, run_dir
+
+
+def test_proxy_run_equals_local_run_and_keeps_the_key_secret(proxy, tmp_path, shared_data):
+    url, key, proxy_log = proxy
+    (tmp_path / "local").mkdir()
+    local = run_cli(*COMMAND, f"data_dir={shared_data}", cwd=tmp_path / "local")
+    assert local.returncode == 0, local.stderr
+    (tmp_path / "remote").mkdir()
+    remote = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy", f"execution.url={url}",
+                     cwd=tmp_path / "remote", extra_env={"CRFM_EVAL_API_KEY": key})
+    assert remote.returncode == 0, remote.stderr
+    local_states, local_stats, _ = _outputs(tmp_path / "local")
+    remote_states, remote_stats, run_dir = _outputs(tmp_path / "remote")
+    assert [s["request"] for s in remote_states] == [s["request"] for s in local_states]
+    assert [s["result"]["completions"] for s in remote_states] == [s["result"]["completions"] for s in local_states]
+    assert remote_stats == local_stats
+    assert json.loads((run_dir / "run_spec.json").read_text())["execution"]["api_key"] == "***"
+
+    # Given on the command line instead, the key still reaches no file and no output line.
+    (tmp_path / "override").mkdir()
+    overridden = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy", f"execution.url={url}",
+                         f"execution.api_key={key}", cwd=tmp_path / "override")
+    assert overridden.returncode == 0, overridden.stderr
+    assert key not in overridden.stdout + overridden.stderr
+    for path in (tmp_path / "override").rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+    assert key not in proxy_log.read_text() and ADMIN_KEY not in proxy_log.read_text()
+
+
+def test_wrong_key_and_unreachable_proxy_are_one_sentence(proxy, tmp_path, shared_data):
+    url, _, _ = proxy
+    wrong = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy", f"execution.url={url}",
+                    cwd=tmp_path, extra_env={"CRFM_EVAL_API_KEY": "not-a-real-key"})
+    output = wrong.stdout + wrong.stderr
+    assert wrong.returncode == 1 and "answered 401" in output and "CRFM_EVAL_API_KEY" in output
+    assert "Traceback" not in output
+    down = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy",
+                   f"execution.url=http://127.0.0.1:{free_port()}", cwd=tmp_path, extra_env={"CRFM_EVAL_API_KEY": "k" * 10})
+    output = down.stdout + down.stderr
+    assert down.returncode == 1 and "Cannot reach the proxy" in output and "Traceback" not in output
