@@ -67,3 +67,21 @@ def test_wrong_key_and_unreachable_proxy_are_one_sentence(proxy, tmp_path, share
                    f"execution.url=http://127.0.0.1:{free_port()}", cwd=tmp_path, extra_env={"CRFM_EVAL_API_KEY": "k" * 10})
     output = down.stdout + down.stderr
     assert down.returncode == 1 and "Cannot reach the proxy" in output and "Traceback" not in output
+
+
+def test_demo_script_runs_against_a_local_proxy(proxy):
+    url, key, _ = proxy
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "demo.py"), "--url", url], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CRFM_EVAL_API_KEY": key},
+    )
+    assert completed.returncode == 0, completed.stderr
+    # The simple model copies the answer of the most similar example: 'Is fire cold?' -> No.
+    assert "Completion: ' No'" in completed.stdout and "usage:" in completed.stdout and "tokens" in completed.stdout
+    assert key not in completed.stdout
