@@ -167,3 +167,20 @@ def test_web_page_is_served_with_a_strict_content_security_policy(proxy):
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     script = requests.get(proxy + "/static/app.js", timeout=10).text
     assert "innerHTML" not in script and "/api/request" in script
+
+
+def test_first_start_without_admin_key_prints_a_generated_key_once(tmp_path, monkeypatch, capsys):
+    from crfm_eval.proxy.__main__ import ensure_admin
+    from crfm_eval.proxy.accounts import Accounts
+
+    monkeypatch.delenv("CRFM_EVAL_ADMIN_KEY", raising=False)
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    ensure_admin(accounts)
+    printed = capsys.readouterr().err
+    key = printed.strip().rsplit(" ", 1)[-1]
+    assert "admin account" in printed and len(key) >= 40
+    account = accounts.authenticate(key)
+    assert account is not None and account.is_admin
+    ensure_admin(accounts)  # second start: nothing new, nothing printed
+    assert capsys.readouterr().err == ""
+    accounts.close()
