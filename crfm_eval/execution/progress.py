@@ -35,6 +35,10 @@ class Progress:
             self._last_log = time.monotonic()
             log.info("%s: %d/%d", self.description, self.done, self.total)
 
+    @property
+    def shows_bar(self) -> bool:
+        return self._bar is not None
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
@@ -44,7 +48,7 @@ class Progress:
 def progress(total: int, description: str, enabled: bool = True) -> Iterator[Progress]:
     tracker = Progress(total, description, enabled)
     try:
-        if tracker._bar is not None:
+        if tracker.shows_bar:
             with logging_redirect_tqdm():
                 yield tracker
         else:
