@@ -99,9 +99,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], sortable: bool
         body.append("<tr>" + "".join(cells) + "</tr>")
     marker = " data-sortable" if sortable else ""
     return (
-        f'<div class="crfm-table-wrap"><table{marker}{extra}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
-        + "\n".join(body)
-        + "\n</tbody></table></div>"
+        # No wrapper: Material wraps class-less tables in its own horizontally scrolling box.
+        f"<table{marker}{extra}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody></table>"
     )
 
 

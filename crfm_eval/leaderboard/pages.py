@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from typing import Optional
 
 from crfm_eval.leaderboard import paths
-from crfm_eval.leaderboard.html import Cell, esc, fmt, key_values, link, mean_ci, number_attr, raw_block, table
+from crfm_eval.leaderboard.html import Cell, esc, fmt, link, mean_ci, number_attr, raw_block, table
 from crfm_eval.leaderboard.plots import Point, interval_chart, shots_chart
 from crfm_eval.leaderboard.runs import Run, RunsFound
 from crfm_eval.leaderboard.significance import ALPHA
 from crfm_eval.leaderboard.tables import Group, Leaderboard, Row
 
 RUN_COMMAND = "python -m crfm_eval scenario=boolq adaptation=5shot"
+WIDE = "---\nhide:\n  - toc\n---\n\n"
+"""Front matter that drops Material's table-of-contents sidebar, leaving wide tables more room."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def _problem_folders(found: RunsFound) -> str:
 
 def runs_page(found: RunsFound, context: SiteContext) -> str:
     """Every run with its configuration at a glance and a link to its page."""
-    parts = ["# Runs\n"]
+    parts = [WIDE + "# Runs\n"]
     if not found.runs:
         return "\n".join(parts) + _no_runs(found, context)
     rows = []
@@ -166,7 +168,7 @@ def runs_page(found: RunsFound, context: SiteContext) -> str:
 
 def leaderboard_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext) -> str:
     parts = [
-        "# Leaderboard\n",
+        WIDE + "# Leaderboard\n",
         raw_block(
             "<p>One table per scenario, one row per run. Each cell is the mean over the eval instances with its "
             "95% confidence interval in brackets. Click a column header to sort by it (again to reverse). "
@@ -223,8 +225,6 @@ def _group_table(group: Group, leaderboard: Leaderboard, context: SiteContext) -
         href = context.href(paths.LEADERBOARD, paths.run_page(row.run.suite, row.run.run_name))
         cells = [
             Cell(f'<a href="{href}">{esc(row.entry)}</a>', row.entry),
-            Cell(esc(row.run.model), row.run.model),
-            Cell(esc(row.run.adaptation), row.run.adaptation),
         ]
         for metric in group.metrics:
             stat = row.cells.get(metric)
@@ -235,7 +235,7 @@ def _group_table(group: Group, leaderboard: Leaderboard, context: SiteContext) -
         cells.append(Cell(f'<span class="crfm-win-rate">{esc(fmt(row.win_rate))}</span>', row.win_rate))
         cells.append(_indistinguishable_cell(group, row, leaderboard.primary))
         rows.append(cells)
-    headers = ["entry", "model", "adaptation", *group.metrics, "instances", "win rate",
+    headers = ["entry", *group.metrics, "instances", "win rate",
                f"not significantly different ({leaderboard.primary})"]
     return table(headers, rows, id=f"leaderboard-{paths.segment(group.scenario)}", data_scenario=group.scenario)
 
@@ -304,10 +304,3 @@ def plots_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext)
         parts.append(raw_block(*figures))
     return "\n".join(parts)
 
-
-def run_summary_items(run: Run) -> list[tuple[str, object]]:
-    """Top-level run settings that are not one of the spec groups (seed, limits, folders)."""
-    return [(key, value) for key, value in run.run_spec.items() if not isinstance(value, dict)]
-
-
-__all__ = ["SiteContext", "home_page", "leaderboard_page", "plots_page", "runs_page", "stat_span", "key_values"]

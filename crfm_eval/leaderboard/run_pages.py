@@ -109,7 +109,7 @@ def instance_pages(run: Run, primary: str, context: SiteContext) -> dict[str, st
         src = paths.instances_page(run.suite, run.run_name, number)
         first = (number - 1) * size + 1
         header = (
-            "---\nsearch:\n  exclude: true\n---\n\n"
+            "---\nsearch:\n  exclude: true\nhide:\n  - toc\n---\n\n"
             f"# {paths.md(run.run_name)}: instances {first}–{first + len(chunk) - 1} of {len(states)}\n"
         )
         body = [_pager(run, number, count, src, context)]
