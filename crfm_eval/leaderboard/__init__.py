@@ -8,6 +8,7 @@ The pieces, one idea per module:
 - `tables`: the leaderboard's numbers, grouped by scenario (no HTML).
 - `html`: escaping and small HTML helpers every page uses (all untrusted text goes through it).
 - `plots`: inline SVG charts.
-- `pages`, `instances`: the Markdown/HTML of every generated page.
+- `paths`: where each generated page lives.
+- `pages`: home, leaderboard, plots and runs pages; `run_pages`: a run's page and its instance pages.
 - `mkdocs_hook`: MkDocs' `hooks:` entry that adds the generated pages at build time.
 """

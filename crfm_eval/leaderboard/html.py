@@ -107,7 +107,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], sortable: bool
 def key_values(items: Sequence[tuple[str, Any]]) -> str:
     """A two-column table of settings; values shown as JSON text so types and whitespace stay visible."""
     rows = [[Cell(f"<code>{esc(key)}</code>"), Cell(f"<code>{esc(json_text(value))}</code>")] for key, value in items]
-    return table(["setting", "value"], rows, sortable=False)
+    return table(["setting", "value"], rows, sortable=False, data_compact="1")
 
 
 def raw_block(*parts: str) -> str:

@@ -195,7 +195,11 @@ def leaderboard_page(found: RunsFound, leaderboard: Leaderboard, context: SiteCo
 
 
 def _overall_table(leaderboard: Leaderboard) -> str:
-    entries = sorted(leaderboard.win_rates, key=lambda entry: -(leaderboard.win_rates[entry] or -1.0))
+    def rank(entry: str) -> float:
+        rate = leaderboard.win_rates[entry]
+        return -rate if rate is not None else 1.0
+
+    entries = sorted(leaderboard.win_rates, key=rank)
     rows = []
     for entry in entries:
         rate = leaderboard.win_rates[entry]

@@ -36,7 +36,7 @@ def run_page(run: Run, primary: str, context: SiteContext) -> str:
         f"model <code>{esc(run.model)}</code>, suite <code>{esc(run.suite)}</code>; folder "
         f"<code>{esc(run.path)}</code>. "
         f'<a href="{context.href(here, paths.instances_page(run.suite, run.run_name, 1))}">Browse the instances</a> '
-        f"({esc(run.manifest.get('num_requests', '?'))} requests on {page_count} pages).</p>"
+        f"({esc(run.manifest.get('num_requests', '?'))} requests on {page_count} page{'s' if page_count != 1 else ''}).</p>"
         if page_count
         else f"<p>Scenario <code>{esc(run.scenario)}</code>, model <code>{esc(run.model)}</code>: no request states.</p>"
     )
@@ -192,7 +192,7 @@ def _state_details(state: dict[str, Any], values: dict[str, float], primary: str
         f"<p><strong>Request</strong>: <code>{esc(json_text(decoding))}</code>; "
         f"cached {esc(result.get('cached'))}, request time {esc(fmt(result.get('request_time'), 4))} s</p>"
         f"{completion_blocks}"
-        f"<p><strong>Per-instance values</strong></p>{table(['metric', 'value'], value_rows, sortable=False)}"
+        f"<p><strong>Per-instance values</strong></p>{table(['metric', 'value'], value_rows, sortable=False, data_compact='1')}"
         "</details>"
     )
 
