@@ -38,7 +38,9 @@ RUNS = {
     "boolq_5shot_simple--other": ("adaptation=5shot", "model=simple", "model.name=simple/other"),
 }
 HOSTILE_RUN = "boolq_5shot_simple--hostile-examples"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# Debian's packages (chromium, chromium-driver); .ci/run installs them.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 def _hostile_data(folder: Path, shared_data: Path) -> Path:
