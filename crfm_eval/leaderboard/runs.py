@@ -1,0 +1,161 @@
+"""Reading run folders: the files the runner wrote, as plain dicts, without importing the runner.
+
+A run counts as complete when its `manifest.json` exists, because the runner writes the manifest
+last. Incomplete folders (a run killed half way, or still going) are reported, never shown as
+results. `scenario_state.json` can be tens of megabytes, so it is read only when a page needs it.
+"""
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+RUN_SPEC_FILE = "run_spec.json"
+SCENARIO_STATE_FILE = "scenario_state.json"
+PER_INSTANCE_STATS_FILE = "per_instance_stats.json"
+STATS_FILE = "stats.json"
+EXECUTION_STATS_FILE = "execution_stats.json"
+MANIFEST_FILE = "manifest.json"
+
+SPLIT_PREFERENCE = ("test", "valid")
+"""Which eval split the leaderboard reports, best first: test when a run has it, else valid."""
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Run:
+    """One complete run folder, with its small files loaded."""
+
+    path: Path
+    suite: str
+    run_name: str
+    run_spec: dict[str, Any]
+    stats: list[dict[str, Any]]
+    execution_stats: list[dict[str, Any]]
+    manifest: dict[str, Any]
+    finished_at: dt.datetime
+    """When the run ended: the manifest's time stamp (it is written last)."""
+    _per_instance: Optional[list[dict[str, Any]]] = field(default=None, repr=False)
+
+    @property
+    def scenario(self) -> str:
+        return str(self.run_spec.get("scenario", {}).get("name", "?"))
+
+    @property
+    def model(self) -> str:
+        return str(self.run_spec.get("model", {}).get("name", "?"))
+
+    @property
+    def adaptation(self) -> str:
+        return str(self.run_spec.get("adaptation", {}).get("name", "?"))
+
+    @property
+    def num_shots(self) -> Optional[int]:
+        value = self.run_spec.get("adaptation", {}).get("max_train_instances")
+        return value if isinstance(value, int) else None
+
+    @property
+    def key(self) -> str:
+        """Identifies the run inside the site: `<suite>/<run_name>`."""
+        return f"{self.suite}/{self.run_name}"
+
+    def stat(self, name: str, split: str) -> Optional[dict[str, Any]]:
+        """The stats.json (or execution_stats.json) entry of `name` on `split`, if any."""
+        for entry in (*self.stats, *self.execution_stats):
+            if entry.get("name") == name and entry.get("split") == split:
+                return entry
+        return None
+
+    def splits(self) -> list[str]:
+        return sorted({str(entry.get("split")) for entry in self.stats})
+
+    def main_split(self, metric: str) -> Optional[str]:
+        """The split the leaderboard reports for `metric`: the first of SPLIT_PREFERENCE it has, else any."""
+        having = [entry["split"] for entry in self.stats if entry.get("name") == metric and entry.get("count")]
+        for split in SPLIT_PREFERENCE:
+            if split in having:
+                return split
+        return sorted(having)[0] if having else None
+
+    def per_instance(self) -> list[dict[str, Any]]:
+        if self._per_instance is None:
+            path = self.path / PER_INSTANCE_STATS_FILE
+            self._per_instance = _read(path) if path.exists() else []
+        return self._per_instance
+
+    def instance_values(self, metric: str, split: str) -> dict[str, float]:
+        """Instance id -> value of `metric`, averaged over train trials as stats.json does."""
+        by_instance: dict[str, list[float]] = defaultdict(list)
+        for entry in self.per_instance():
+            value = entry.get("values", {}).get(metric)
+            if entry.get("split") == split and value is not None:
+                by_instance[str(entry["instance_id"])].append(float(value))
+        return {instance_id: sum(values) / len(values) for instance_id, values in by_instance.items()}
+
+    def request_states(self) -> list[dict[str, Any]]:
+        """Every request state of the run (read on demand: the file can be large)."""
+        path = self.path / SCENARIO_STATE_FILE
+        return _read(path).get("request_states", []) if path.exists() else []
+
+
+@dataclass
+class RunsFound:
+    """What an output dir holds: the complete runs, and folders that are not (yet) runs."""
+
+    output_dir: Path
+    runs: list[Run]
+    incomplete: list[Path]
+    unreadable: list[tuple[Path, str]]
+
+
+def _finished_at(run_dir: Path, manifest: dict[str, Any]) -> dt.datetime:
+    stamp = manifest.get("finished_at")
+    if isinstance(stamp, str):
+        try:
+            return dt.datetime.fromisoformat(stamp)
+        except ValueError:
+            pass
+    seconds = (run_dir / MANIFEST_FILE).stat().st_mtime
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+
+
+def load_run(run_dir: Path) -> Run:
+    """The run in `run_dir` (which must hold a manifest)."""
+    manifest = _read(run_dir / MANIFEST_FILE)
+    execution_path = run_dir / EXECUTION_STATS_FILE
+    return Run(
+        path=run_dir,
+        suite=run_dir.parent.name,
+        run_name=run_dir.name,
+        run_spec=_read(run_dir / RUN_SPEC_FILE),
+        stats=_read(run_dir / STATS_FILE),
+        execution_stats=_read(execution_path) if execution_path.exists() else [],
+        manifest=manifest,
+        finished_at=_finished_at(run_dir, manifest),
+    )
+
+
+def find_runs(output_dir: Path) -> RunsFound:
+    """Every run folder under `output_dir/runs/*/*`, sorted by suite and name.
+
+    A missing output dir is not an error: the site then says there are no runs yet. A folder whose
+    files cannot be read is listed with the reason rather than failing the whole build.
+    """
+    found = RunsFound(output_dir, [], [], [])
+    runs_dir = output_dir / "runs"
+    if not runs_dir.is_dir():
+        return found
+    for run_dir in sorted(path for path in runs_dir.glob("*/*") if path.is_dir()):
+        if not (run_dir / MANIFEST_FILE).exists():
+            found.incomplete.append(run_dir)
+            continue
+        try:
+            found.runs.append(load_run(run_dir))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            found.unreadable.append((run_dir, f"{type(error).__name__}: {error}"))
+    return found
