@@ -1,6 +1,7 @@
 """The manifest: which code, libraries and settings produced a run, and what it cost."""
 
 import platform
+from datetime import datetime, timezone
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -43,6 +44,7 @@ def build_manifest(seed: int, wall_time_seconds: float, counts: dict[str, int]) 
         "platform": platform.platform(),
         "library_versions": _library_versions(),
         "seed": seed,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time_seconds": wall_time_seconds,
         **counts,
     }
