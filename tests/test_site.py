@@ -15,7 +15,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import start_chromium
 from conftest import REPO, run_cli
 
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
@@ -38,9 +38,6 @@ RUNS = {
     "boolq_5shot_simple--other": ("adaptation=5shot", "model=simple", "model.name=simple/other"),
 }
 HOSTILE_RUN = "boolq_5shot_simple--hostile-examples"
-# Debian's packages (chromium, chromium-driver); .ci/run installs them.
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 def _hostile_data(folder: Path, shared_data: Path) -> Path:
@@ -223,24 +220,11 @@ def test_site_builds_without_runs(tmp_path):
 
 @pytest.fixture(scope="module")
 def browser(built):
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
-    if missing:
-        pytest.fail(f"{' and '.join(missing)} missing: install Debian's chromium and chromium-driver "
-                    "(apt-get install -y chromium chromium-driver), as .ci/run does.")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built / "site"))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for drivers online
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--window-size=1400,1200", f"--user-data-dir={built / 'chromium-profile'}"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver = start_chromium(built / "chromium-profile")
     try:
         yield driver, f"http://127.0.0.1:{server.server_address[1]}"
     finally:
