@@ -23,8 +23,11 @@ def shared_data() -> Path:
 
 
 def run_cli(*overrides: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """`python -m crfm_eval OVERRIDES...` in `cwd`, as a user types it; tests' helper modules importable."""
-    env = {**os.environ, "PYTHONPATH": str(TESTS), **(extra_env or {})}
+    """`python -m crfm_eval OVERRIDES...` in `cwd`, as a user types it; tests' helper modules importable.
+
+    The checkout under test comes first on the path, so a git worktree runs its own code rather than
+    the one pip installed in editable mode."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(TESTS)]), **(extra_env or {})}
     return subprocess.run(
         [sys.executable, "-m", "crfm_eval", *overrides], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )

@@ -7,13 +7,14 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable, to_jsonable
 from crfm_eval.objects import create_object
 from crfm_eval.proxy.cache import RequestCache, cache_key
 from crfm_eval.proxy.clients.client import Client
+from crfm_eval.proxy.in_flight import InFlight
 from crfm_eval.specs import ModelSpec
 from crfm_eval.states import Request, RequestResult
 
@@ -48,6 +49,7 @@ class LocalService(Service):
         self._clients: dict[str, Client] = {}
         self._caches: dict[str, RequestCache] = {}
         self._lock = threading.Lock()
+        self._in_flight: InFlight[RequestResult] = InFlight()
         self.num_cache_hits = 0
         self.num_model_calls = 0
 
@@ -77,9 +79,24 @@ class LocalService(Service):
         key = cache_key(request.model, identity, request)
         stored = cache.get(key)
         if stored is not None:
+            return self._cache_hit(stored)
+        result, shared = self._in_flight.run(key, lambda: self._call_once(client, cache, key, request))
+        if shared and result.success:  # another thread's call answered it: no upstream call for this one
             with self._lock:
                 self.num_cache_hits += 1
-            return dataclasses.replace(from_jsonable(RequestResult, stored), cached=True)
+            return dataclasses.replace(result, cached=True)
+        return result
+
+    def _cache_hit(self, stored: dict[str, Any]) -> RequestResult:
+        with self._lock:
+            self.num_cache_hits += 1
+        return dataclasses.replace(from_jsonable(RequestResult, stored), cached=True)
+
+    def _call_once(self, client: Client, cache: RequestCache, key: str, request: Request) -> RequestResult:
+        """Ask the model, unless another thread or process stored the result since the first look."""
+        stored = cache.get(key)
+        if stored is not None:
+            return self._cache_hit(stored)
         start = time.perf_counter()
         try:
             result = client.make_request(request)
