@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 
 from crfm_eval.config_schema import register_schema, run_spec_from_config
 from crfm_eval.errors import UserError
-from crfm_eval.runner.runner import run
+from crfm_eval.sweeps.job import run_job
 
 log = logging.getLogger("crfm_eval")
 
@@ -18,7 +18,7 @@ register_schema()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def hydra_main(config: DictConfig) -> None:
     try:
-        run(run_spec_from_config(config))
+        run_job(run_spec_from_config(config))
     except UserError as error:
         log.error("%s", error)
         sys.exit(1)
