@@ -8,6 +8,7 @@ per kill (the requests in flight). Everything else must never be asked twice.
 """
 
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -34,7 +35,7 @@ def command(shared_data: Path, output_dir: Path, calls_file: Path) -> list[str]:
 
 
 def start(shared_data: Path, output_dir: Path, calls_file: Path) -> subprocess.Popen:
-    env = {"PYTHONPATH": f"{REPO}:{TESTS}", "CRFM_EVAL_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(TESTS)]), "CRFM_EVAL_OFFLINE": "1"}
     return subprocess.Popen(command(shared_data, output_dir, calls_file), cwd=output_dir.parent, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
