@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from crfm_eval.config_schema import register_schema, run_spec_from_config
 from crfm_eval.errors import UserError
 from crfm_eval.redaction import register_secret
-from crfm_eval.runner.runner import run
+from crfm_eval.sweeps.job import run_job
 
 log = logging.getLogger("crfm_eval")
 
@@ -25,7 +25,7 @@ def hydra_main(config: DictConfig) -> None:
     try:
         run_spec = run_spec_from_config(config)
         register_secret(run_spec.execution.api_key)
-        run(run_spec)
+        run_job(run_spec)
     except UserError as error:
         log.error("%s", error)
         sys.exit(1)

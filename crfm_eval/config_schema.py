@@ -36,7 +36,16 @@ def mutable_twin(spec_class: type) -> type:
                 dataclasses.field(default=spec_field.default, default_factory=spec_field.default_factory),
             )
         )
-    return dataclasses.make_dataclass(spec_class.__name__, fields)
+    twin = dataclasses.make_dataclass(spec_class.__name__, fields)
+    # Launchers that run jobs in other processes (joblib, submitit) pickle the config store. A class
+    # made at run time would be pickled by value, and `dataclasses.MISSING` would not survive the
+    # trip (a field without default would get a bogus one): publish the twin under this module so
+    # that it is pickled by reference, and importing this module defines it again.
+    # Its __name__ stays the spec's, which OmegaConf's messages show.
+    twin.__module__ = __name__
+    twin.__qualname__ = f"{spec_class.__name__}Twin"
+    globals()[twin.__qualname__] = twin
+    return twin
 
 
 def path_safe(text: str) -> str:
@@ -49,6 +58,9 @@ def register_schema() -> None:
     ConfigStore.instance().store(name=SCHEMA_NAME, node=mutable_twin(RunSpec))
     if not OmegaConf.has_resolver("path_safe"):
         OmegaConf.register_new_resolver("path_safe", path_safe)
+
+
+mutable_twin(RunSpec)  # defines every twin at import time, so that unpickling finds them
 
 
 def run_spec_from_config(config: DictConfig) -> RunSpec:

@@ -162,6 +162,9 @@ class RunSpec:
     seed: int = 0
     """Seed of every random choice (eval subsample, in-context examples)."""
 
+    force: bool = False
+    """Run again even when the run folder already holds a complete run of this same spec."""
+
     scenario: ScenarioSpec = MISSING
     adaptation: AdaptationSpec = MISSING
     execution: ExecutionSpec = MISSING

@@ -75,7 +75,7 @@ def test_rerun_is_served_from_cache_with_byte_identical_stats(first_run, shared_
     run_dir = workdir / "outputs" / RUN
     before = (run_dir / "stats.json").read_bytes()
     per_instance_before = (run_dir / "per_instance_stats.json").read_bytes()
-    completed = run_cli(*COMMAND, f"data_dir={shared_data}", cwd=workdir)
+    completed = run_cli(*COMMAND, f"data_dir={shared_data}", "force=true", cwd=workdir)  # a complete run is skipped unless forced
     assert completed.returncode == 0, completed.stderr
     manifest = _load(run_dir, "manifest.json")
     assert manifest["num_model_calls"] == 0 and manifest["num_cache_hits"] == 50

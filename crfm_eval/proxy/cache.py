@@ -15,11 +15,10 @@ from typing import Any, Optional
 
 from sqlitedict import SqliteDict
 
+from crfm_eval.proxy.shared_sqlite import JOURNAL_MODE, LOCK_WAIT_SECONDS, prepare, retry_while_locked
 from crfm_eval.states import Request
 
 TABLE = "requests"
-JOURNAL_MODE = "WAL"
-"""Every handle opens the file in the same journal mode; WAL lets readers work while one writes."""
 
 
 def cache_key(model: str, client_identity: dict[str, Any], request: Request) -> str:
@@ -32,13 +31,18 @@ def _encode(value: Any) -> str:
 
 
 class RequestCache:
-    """Key -> JSON result, durable on `put`. Safe to share between threads."""
+    """Key -> JSON result, durable on `put`. Safe to share between threads and processes
+    (see `shared_sqlite` for how several processes share one file)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = SqliteDict(
-            str(path),
+        retry_while_locked(lambda: prepare(path, TABLE), path)
+        self._db = retry_while_locked(self._open, path)
+        self._write_lock = threading.Lock()
+
+    def _open(self) -> SqliteDict:
+        db = SqliteDict(
+            str(self.path),
             tablename=TABLE,
             journal_mode=JOURNAL_MODE,
             autocommit=False,
@@ -46,15 +50,19 @@ class RequestCache:
             decode=json.loads,
             outer_stack=False,
         )
-        self._write_lock = threading.Lock()
+        db.conn.select_one(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
+        return db
 
     def get(self, key: str) -> Optional[dict[str, Any]]:
-        return self._db.get(key)
+        return retry_while_locked(lambda: self._db.get(key), self.path)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         with self._write_lock:
-            self._db[key] = value
-            self._db.commit(blocking=True)
+            retry_while_locked(lambda: self._put(key, value), self.path)
+
+    def _put(self, key: str, value: dict[str, Any]) -> None:
+        self._db[key] = value
+        self._db.commit(blocking=True)
 
     def __len__(self) -> int:
         return len(self._db)

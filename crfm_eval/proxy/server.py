@@ -119,8 +119,10 @@ def create_app(service: LocalService, accounts: Accounts) -> bottle.Bottle:
         except UserError as error:  # e.g. the proxy has no provider key for this model
             accounts.refund(account, spec.group)
             _fail(502, str(error))
-        if not result.success:
+        if not result.success or result.cached:
+            # Failures are not charged, nor a result another caller's identical request just bought.
             accounts.refund(account, spec.group)
+        if not result.success:
             status = 504 if (result.error or "").startswith(TIMEOUT_ERROR) else 502
             _fail(status, f"the model failed: {result.error}", result=to_jsonable(result))
         return to_jsonable(result)

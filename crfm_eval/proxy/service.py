@@ -7,7 +7,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable, to_jsonable
@@ -15,6 +15,7 @@ from crfm_eval.objects import create_object
 from crfm_eval.proxy.cache import RequestCache, cache_key
 from crfm_eval.proxy.clients.client import Client
 from crfm_eval.proxy.credentials import Credentials
+from crfm_eval.proxy.in_flight import InFlight
 from crfm_eval.specs import ModelSpec
 from crfm_eval.states import Request, RequestResult
 
@@ -50,6 +51,7 @@ class LocalService(Service):
         self._clients: dict[str, Client] = {}
         self._caches: dict[str, RequestCache] = {}
         self._lock = threading.Lock()
+        self._in_flight: InFlight[RequestResult] = InFlight()
         self.num_cache_hits = 0
         self.num_model_calls = 0
 
@@ -88,18 +90,31 @@ class LocalService(Service):
         quotas only for what this returns None for)."""
         client, cache = self._client_and_cache(request.model)
         stored = cache.get(self._key(client, request))
-        if stored is None:
-            return None
+        return None if stored is None else self._cache_hit(stored)
+
+    def make_request(self, request: Request) -> RequestResult:
+        client, cache = self._client_and_cache(request.model)
+        key = self._key(client, request)
+        stored = cache.get(key)
+        if stored is not None:
+            return self._cache_hit(stored)
+        result, shared = self._in_flight.run(key, lambda: self._call_once(client, cache, key, request))
+        if shared and result.success:  # another thread's call answered it: no upstream call for this one
+            with self._lock:
+                self.num_cache_hits += 1
+            return dataclasses.replace(result, cached=True)
+        return result
+
+    def _cache_hit(self, stored: dict[str, Any]) -> RequestResult:
         with self._lock:
             self.num_cache_hits += 1
         return dataclasses.replace(from_jsonable(RequestResult, stored), cached=True)
 
-    def make_request(self, request: Request) -> RequestResult:
-        cached = self.cached_result(request)
-        if cached is not None:
-            return cached
-        client, cache = self._client_and_cache(request.model)
-        key = self._key(client, request)
+    def _call_once(self, client: Client, cache: RequestCache, key: str, request: Request) -> RequestResult:
+        """Ask the model, unless another thread or process stored the result since the first look."""
+        stored = cache.get(key)
+        if stored is not None:
+            return self._cache_hit(stored)
         start = time.perf_counter()
         try:
             result = client.make_request(request)

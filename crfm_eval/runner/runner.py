@@ -15,6 +15,7 @@ from crfm_eval.proxy.service import LocalService, Service
 from crfm_eval.runner.manifest import build_manifest
 from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
 from crfm_eval.runner.report import stats_table
+from crfm_eval.runner.resume import completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
 from crfm_eval.specs import RunSpec
 from crfm_eval.states import ScenarioState, Stat
@@ -38,6 +39,11 @@ def run(run_spec: RunSpec) -> list[Stat]:
     """Evaluate one run and write its folder; returns its stats."""
     start = time.perf_counter()
     run_dir = run_dir_of(run_spec)
+    done = None if run_spec.force else completed_stats(run_dir, run_spec)
+    if done is not None:
+        log.info("%s is already complete, skipping (force=true runs it again).", run_dir)
+        return done
+    mark_incomplete(run_dir)
     scenario = create_object(run_spec.scenario._target_, run_spec.scenario.args, Scenario, "scenario._target_")
     metric = create_object(run_spec.metric._target_, run_spec.metric.args, Metric, "metric._target_")
     instances = scenario.get_instances(Path(run_spec.data_dir))
