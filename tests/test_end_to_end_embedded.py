@@ -19,7 +19,7 @@ def test_boolq_on_a_real_model_then_from_cache(config_name, tmp_path, shared_dat
     command = ("scenario=boolq", "adaptation=5shot", *overrides, "max_eval_instances=3", f"data_dir={shared_data}")
     completed = run_cli(*command, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    (run_dir,) = (tmp_path / "outputs" / "runs" / "default").iterdir()
+    (run_dir,) = [path for path in (tmp_path / "outputs" / "runs" / "default").iterdir() if path.is_dir()]
     assert json.loads((run_dir / "run_spec.json").read_text())["model"]["name"] == model_name
     states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
     assert len(states) == 3
@@ -32,7 +32,7 @@ def test_boolq_on_a_real_model_then_from_cache(config_name, tmp_path, shared_dat
     stats = (run_dir / "stats.json").read_bytes()
     assert {s["name"] for s in json.loads(stats)} >= {"exact_match", "num_prompt_tokens", "inference_runtime"}
 
-    again = run_cli(*command, cwd=tmp_path)
+    again = run_cli(*command, "force=true", cwd=tmp_path)  # run again (not skipped as complete)
     assert again.returncode == 0, again.stderr
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (manifest["num_model_calls"], manifest["num_cache_hits"]) == (0, 3)
