@@ -28,6 +28,7 @@ def main() -> None:
             sys.executable, "-m", "crfm_eval", "scenario=boolq", "adaptation=5shot", "model=simple",
             "max_eval_instances=null", f"data_dir={args.data_dir}", f"output_dir={output_dir}",
             f"execution.num_threads={args.threads}", "execution.progress=false",
+            "force=true",  # the warm run must run again, not be skipped as already complete
         ]
         print("command:", " ".join(command[1:]))
         for label in ("cold", "warm"):

@@ -1,4 +1,5 @@
-"""Reading run folders: the files the runner wrote, as plain dicts, without importing the runner.
+"""Reading run folders: the files the runner wrote, as plain dicts (the site depends on the file
+names and formats, not on the runner's classes).
 
 A run counts as complete when its `manifest.json` exists, because the runner writes the manifest
 last. Incomplete folders (a run killed half way, or still going) are reported, never shown as
@@ -6,25 +7,23 @@ results. `scenario_state.json` can be tens of megabytes, so it is read only when
 """
 
 import datetime as dt
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-RUN_SPEC_FILE = "run_spec.json"
-SCENARIO_STATE_FILE = "scenario_state.json"
-PER_INSTANCE_STATS_FILE = "per_instance_stats.json"
-STATS_FILE = "stats.json"
-EXECUTION_STATS_FILE = "execution_stats.json"
-MANIFEST_FILE = "manifest.json"
+from crfm_eval.json_io import read_json
+from crfm_eval.runner.outputs import (
+    EXECUTION_STATS_FILE,
+    MANIFEST_FILE,
+    PER_INSTANCE_STATS_FILE,
+    RUN_SPEC_FILE,
+    SCENARIO_STATE_FILE,
+    STATS_FILE,
+)
 
 SPLIT_PREFERENCE = ("test", "valid")
 """Which eval split the leaderboard reports, best first: test when a run has it, else valid."""
-
-
-def _read(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -85,7 +84,7 @@ class Run:
     def per_instance(self) -> list[dict[str, Any]]:
         if self._per_instance is None:
             path = self.path / PER_INSTANCE_STATS_FILE
-            self._per_instance = _read(path) if path.exists() else []
+            self._per_instance = read_json(path) if path.exists() else []
         return self._per_instance
 
     def instance_values(self, metric: str, split: str) -> dict[str, float]:
@@ -100,7 +99,7 @@ class Run:
     def request_states(self) -> list[dict[str, Any]]:
         """Every request state of the run (read on demand: the file can be large)."""
         path = self.path / SCENARIO_STATE_FILE
-        return _read(path).get("request_states", []) if path.exists() else []
+        return read_json(path).get("request_states", []) if path.exists() else []
 
 
 @dataclass
@@ -126,15 +125,15 @@ def _finished_at(run_dir: Path, manifest: dict[str, Any]) -> dt.datetime:
 
 def load_run(run_dir: Path) -> Run:
     """The run in `run_dir` (which must hold a manifest)."""
-    manifest = _read(run_dir / MANIFEST_FILE)
+    manifest = read_json(run_dir / MANIFEST_FILE)
     execution_path = run_dir / EXECUTION_STATS_FILE
     return Run(
         path=run_dir,
         suite=run_dir.parent.name,
         run_name=run_dir.name,
-        run_spec=_read(run_dir / RUN_SPEC_FILE),
-        stats=_read(run_dir / STATS_FILE),
-        execution_stats=_read(execution_path) if execution_path.exists() else [],
+        run_spec=read_json(run_dir / RUN_SPEC_FILE),
+        stats=read_json(run_dir / STATS_FILE),
+        execution_stats=read_json(execution_path) if execution_path.exists() else [],
         manifest=manifest,
         finished_at=_finished_at(run_dir, manifest),
     )
