@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -20,7 +21,12 @@ for argument in sys.argv[1:]:
         register_secret(argument.split("api_key=", 1)[1])
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+# An absolute path: Hydra resolves a relative one against the calling module, which differs
+# between `python -m crfm_eval` and the `crfm-eval` console script.
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def hydra_main(config: DictConfig) -> None:
     try:
         run_spec = run_spec_from_config(config)

@@ -74,3 +74,14 @@ def test_help_lists_groups_and_options(tmp_path):
     groups = ("adaptation: 0shot, 5shot", "execution: local", "metric: basic", "scenario: boolq")
     for line in (*groups, "model: gemma-3-270m, gpt-4o-mini, jamba-mini, openai-compatible, simple, smollm2-135m"):
         assert line in completed.stdout
+
+
+def test_console_script_is_the_same_program(tmp_path):
+    import shutil
+    import subprocess
+
+    script = shutil.which("crfm-eval")
+    assert script, "the crfm-eval console script is not installed: pip install -e ."
+    completed = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert "adaptation: 0shot, 5shot" in completed.stdout

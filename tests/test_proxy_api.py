@@ -184,3 +184,40 @@ def test_first_start_without_admin_key_prints_a_generated_key_once(tmp_path, mon
     ensure_admin(accounts)  # second start: nothing new, nothing printed
     assert capsys.readouterr().err == ""
     accounts.close()
+
+
+@pytest.fixture()
+def proxy_with_broken_upstreams(tmp_path):
+    """A model that always fails, and one whose server accepts connections but never answers."""
+    import socket
+
+    outage = tmp_path / "outage"
+    outage.touch()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes connections; nobody ever reads or answers
+    models = write_models(tmp_path / "models")
+    (models / "failing.yaml").write_text(
+        f"name: failing\nclient: failing_client.OutageClient\nargs:\n  outage_file: {outage}\n  fail_every: 1\ngroup: test\n"
+    )
+    (models / "silent.yaml").write_text(
+        "name: silent\nclient: crfm_eval.proxy.clients.openai_client.OpenAIClient\n"
+        f"args:\n  model: m\n  base_url: http://127.0.0.1:{silent.getsockname()[1]}/v1\n  timeout_seconds: 1\n"
+        "  max_retries: 0\ngroup: test\n"
+    )
+    with proxy_in_thread(tmp_path / "proxy", models, ADMIN_KEY) as url:
+        yield url
+    silent.close()
+
+
+def test_upstream_failure_is_502_and_timeout_504_and_neither_is_charged(proxy_with_broken_upstreams):
+    url = proxy_with_broken_upstreams
+    key = new_account(url, "grace", {"test": {"total": 5}})
+    failed = call(url, "POST", "/api/request", key, request_body(model="failing"))
+    assert failed.status_code == 502
+    assert "upstream unavailable" in failed.json()["error"] and failed.json()["result"]["success"] is False
+    timed_out = call(url, "POST", "/api/request", key, request_body(model="silent"))
+    assert timed_out.status_code == 504 and "UpstreamTimeout" in timed_out.json()["error"]
+    assert call(url, "GET", "/api/account", key).json()["usage"].get("test", {}).get("total", 0) == 0
+    again = call(url, "POST", "/api/request", key, request_body(model="failing"))
+    assert again.status_code == 502  # not cached: asked again
