@@ -1,7 +1,6 @@
 """A client that fails while a marker file exists: a stand-in for an outage, to test that failures
 are reported, never cached, and retried on the next run."""
 
-import os
 from pathlib import Path
 
 from crfm_eval.proxy.clients.client import ClientError

@@ -88,7 +88,7 @@ COMPLETION_BODY = {
 }
 
 
-def test_429_is_retried_after_retry_after(tmp_path):
+def test_429_is_retried_after_retry_after():
     script = Script([(429, {"Retry-After": "1"}, {"error": {"message": "slow down"}}), (200, {}, COMPLETION_BODY)])
     with scripted_server(script) as url:
         result = OpenAIClient(model="m", base_url=url + "/v1", max_retries=2).make_request(REQUEST)

@@ -17,7 +17,7 @@ from typing import Any, Optional
 from crfm_eval.json_io import read_json, write_json
 from crfm_eval.proxy.shared_sqlite import file_lock
 from crfm_eval.runner.outputs import MANIFEST_FILE, RUN_SPEC_FILE, STATS_FILE
-from crfm_eval.sweeps.job_status import STATUS_FILE, read_status
+from crfm_eval.sweeps.job_status import read_status
 
 SUMMARY_FILE = "summary.json"
 LOCK_FILE = ".summary.lock"
