@@ -1,7 +1,7 @@
 """The proxy's API from Python: a request, tokenization, and the account's usage.
 
-    CRFM_EVAL_ADMIN_KEY=secret python -m crfm_eval.proxy &          # start a local proxy on :1959
-    CRFM_EVAL_API_KEY=secret python demo.py [--url http://127.0.0.1:1959] [--model simple/deterministic]
+CRFM_EVAL_ADMIN_KEY=secret python -m crfm_eval.proxy &          # start a local proxy on :1959
+CRFM_EVAL_API_KEY=secret python demo.py [--url http://127.0.0.1:1959] [--model simple/deterministic]
 """
 
 import argparse
@@ -47,7 +47,14 @@ def main() -> None:
     print(f"The prompt is {tokens['num_tokens']} tokens: {tokens['tokens'][:8]} ...")
 
     account = requests.get(f"{args.url}/api/account", headers=headers, timeout=30).json()
-    print("Account:", account["username"], "usage:", json.dumps(account["usage"]), "quotas:", json.dumps(account["quotas"]))
+    print(
+        "Account:",
+        account["username"],
+        "usage:",
+        json.dumps(account["usage"]),
+        "quotas:",
+        json.dumps(account["quotas"]),
+    )
 
 
 if __name__ == "__main__":

@@ -20,14 +20,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data")))
+    parser.add_argument(
+        "--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data"))
+    )
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="crfm_eval_bench_") as output_dir:
         command = [
-            sys.executable, "-m", "crfm_eval", "scenario=boolq", "adaptation=5shot", "model=simple",
-            "max_eval_instances=null", f"data_dir={args.data_dir}", f"output_dir={output_dir}",
-            f"execution.num_threads={args.threads}", "execution.progress=false",
+            sys.executable,
+            "-m",
+            "crfm_eval",
+            "scenario=boolq",
+            "adaptation=5shot",
+            "model=simple",
+            "max_eval_instances=null",
+            f"data_dir={args.data_dir}",
+            f"output_dir={output_dir}",
+            f"execution.num_threads={args.threads}",
+            "execution.progress=false",
             "force=true",  # the warm run must run again, not be skipped as already complete
         ]
         print("command:", " ".join(command[1:]))

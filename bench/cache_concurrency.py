@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlitedict import SqliteDict
 
-from crfm_eval.proxy.cache import TABLE, RequestCache
+from crfm_eval.models.cache import TABLE, RequestCache
 
 VALUE = {"success": True, "completions": [{"text": " Yes", "logprob": 0.0}], "padding": "x" * 400}
 
@@ -37,8 +37,15 @@ class PlainCache:
     """sqlitedict as the cache opened it before: WAL, commit per put, 5 s default lock wait."""
 
     def __init__(self, path: Path) -> None:
-        self._db = SqliteDict(str(path), tablename=TABLE, journal_mode="WAL", autocommit=False,
-                              encode=json.dumps, decode=json.loads, outer_stack=False)
+        self._db = SqliteDict(
+            str(path),
+            tablename=TABLE,
+            journal_mode="WAL",
+            autocommit=False,
+            encode=json.dumps,
+            decode=json.loads,
+            outer_stack=False,
+        )
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         self._db[key] = value
@@ -87,7 +94,9 @@ def contention(variant: str, processes: int, puts: int, rounds: int, folder: Pat
     for round_index in range(rounds):
         path = folder / f"{variant}-{processes}-{round_index}.sqlite"
         barrier, results = context.Barrier(processes), context.Queue()
-        workers = [context.Process(target=writer, args=(variant, path, w, puts, barrier, results)) for w in range(processes)]
+        workers = [
+            context.Process(target=writer, args=(variant, path, w, puts, barrier, results)) for w in range(processes)
+        ]
         for process in workers:
             process.start()
         outcomes = [results.get() for _ in workers]
@@ -101,8 +110,10 @@ def contention(variant: str, processes: int, puts: int, rounds: int, folder: Pat
         total_puts += done
         total_seconds += max(outcome[2] for outcome in outcomes)
         missing += processes * puts - (count_entries(path) if path.exists() else 0)
-    print(f"{variant:5s} {processes} processes x {puts} puts, {rounds} fresh files: "
-          f"{total_puts / total_seconds:,.0f} puts/s, {failed_rounds} rounds with errors, {missing} entries missing")
+    print(
+        f"{variant:5s} {processes} processes x {puts} puts, {rounds} fresh files: "
+        f"{total_puts / total_seconds:,.0f} puts/s, {failed_rounds} rounds with errors, {missing} entries missing"
+    )
     for error, count in sorted(error_kinds.items()):
         print(f"      {count} x {error}")
 
@@ -132,8 +143,10 @@ def lock_holder(variant: str, hold: float, folder: Path) -> None:
         outcome = "stored"
     except Exception as error:
         outcome = f"FAILED ({error})"
-    print(f"{variant:5s} another process holds the write lock {hold:.0f} s: the put waited "
-          f"{time.perf_counter() - start:.1f} s, {outcome}")
+    print(
+        f"{variant:5s} another process holds the write lock {hold:.0f} s: the put waited "
+        f"{time.perf_counter() - start:.1f} s, {outcome}"
+    )
     holder.join()
     cache.close()
 

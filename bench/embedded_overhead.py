@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 BARE_LOOP = r"""
 import json, os, sys, time
 from llama_cpp import Llama
-from crfm_eval.proxy.clients.gguf_models import packaged_model_file
+from crfm_eval.models.clients.gguf_models import packaged_model_file
 start = time.perf_counter()
 state = json.load(open(sys.argv[1]))
 prompts = [s["request"]["prompt"] for s in state["request_states"]]
@@ -40,15 +40,24 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m", help="a config of conf/model with a packaged GGUF")
     parser.add_argument("--instances", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data")))
+    parser.add_argument(
+        "--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data"))
+    )
     args = parser.parse_args()
     packaged = {"smollm2-135m": "smollm2-135m", "gemma-3-270m": "gemma-3-270m"}[args.model]
     framework_times, bare_times = [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="crfm_eval_bench_") as output_dir:
             command = [
-                sys.executable, "-m", "crfm_eval", "scenario=boolq", "adaptation=5shot", f"model={args.model}",
-                f"max_eval_instances={args.instances}", f"data_dir={args.data_dir}", f"output_dir={output_dir}",
+                sys.executable,
+                "-m",
+                "crfm_eval",
+                "scenario=boolq",
+                "adaptation=5shot",
+                f"model={args.model}",
+                f"max_eval_instances={args.instances}",
+                f"data_dir={args.data_dir}",
+                f"output_dir={output_dir}",
                 "execution.progress=false",
             ]
             start = time.perf_counter()
@@ -62,13 +71,19 @@ def main() -> None:
             bare_times.append(time.perf_counter() - start)
             bare_texts = json.loads(bare.stdout)["texts"]
             ours = [s["result"]["completions"][0]["text"] for s in json.loads(state_path.read_text())["request_states"]]
-    agree = sum(a == b for a, b in zip(ours, bare_texts))
+    agree = sum(a == b for a, b in zip(ours, bare_texts, strict=False))
     print("framework:", " ".join(command[1:]))
-    print(f"framework (whole command): {' '.join(f'{t:.1f}' for t in framework_times)} s; best {min(framework_times):.1f} s")
-    print(f"bare llama-cpp-python loop (whole script): {' '.join(f'{t:.1f}' for t in bare_times)} s; best {min(bare_times):.1f} s")
+    print(
+        f"framework (whole command): {' '.join(f'{t:.1f}' for t in framework_times)} s; best {min(framework_times):.1f} s"
+    )
+    print(
+        f"bare llama-cpp-python loop (whole script): {' '.join(f'{t:.1f}' for t in bare_times)} s; best {min(bare_times):.1f} s"
+    )
     print(f"ratio of the best: {min(framework_times) / min(bare_times):.3f} (goal <= 1.05)")
     print(f"same completions: {agree}/{len(ours)}")
-    print(f"reproduce: python bench/embedded_overhead.py --model {args.model} --instances {args.instances} --repeats {args.repeats}")
+    print(
+        f"reproduce: python bench/embedded_overhead.py --model {args.model} --instances {args.instances} --repeats {args.repeats}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 ADMIN_KEY = "bench-admin-key-0000"
-MODEL = "name: simple/deterministic\nclient: crfm_eval.proxy.clients.simple.SimpleClient\ngroup: test\n"
+MODEL = "name: simple/deterministic\nclient: crfm_eval.models.clients.simple.SimpleClient\ngroup: test\n"
 DISTINCT_PROMPTS = 200
 
 
@@ -49,7 +49,9 @@ def load(url: str, clients: int, total: int, seconds: float) -> tuple[int, float
                 index = next(counter, None)
             if index is None:
                 return
-            response = session.post(url + "/api/request", json=body(index), headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+            response = session.post(
+                url + "/api/request", json=body(index), headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+            )
             with lock:
                 done[0] += 1
                 errors[0] += response.status_code != 200 or not response.json()["cached"]
@@ -74,9 +76,22 @@ def main() -> None:
         (models / "simple.yaml").write_text(MODEL)
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "crfm_eval.proxy", "--port", str(port), "--base-dir", str(Path(folder, "base")),
-             "--models-dir", str(models), "--threads", "64"],
-            env={**os.environ, "CRFM_EVAL_ADMIN_KEY": ADMIN_KEY}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "crfm_eval.proxy",
+                "--port",
+                str(port),
+                "--base-dir",
+                str(Path(folder, "base")),
+                "--models-dir",
+                str(models),
+                "--threads",
+                "64",
+            ],
+            env={**os.environ, "CRFM_EVAL_ADMIN_KEY": ADMIN_KEY},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -91,7 +106,9 @@ def main() -> None:
                 warm.post(url + "/api/request", json=body(index), headers={"Authorization": f"Bearer {ADMIN_KEY}"})
             for clients in (8, 32):
                 done, elapsed, errors = load(url, clients, args.requests, args.seconds)
-                print(f"{clients} concurrent clients: {done} cached requests in {elapsed:.1f} s = {done / elapsed:.0f} requests/s ({errors} errors)")
+                print(
+                    f"{clients} concurrent clients: {done} cached requests in {elapsed:.1f} s = {done / elapsed:.0f} requests/s ({errors} errors)"
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)

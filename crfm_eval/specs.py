@@ -128,7 +128,7 @@ class ModelSpec:
     """The model's name in requests, the cache key and the leaderboard, e.g. `simple/deterministic`."""
 
     client: str = MISSING
-    """Import path of the client class, e.g. `crfm_eval.proxy.clients.simple.SimpleClient`."""
+    """Import path of the client class, e.g. `crfm_eval.models.clients.simple.SimpleClient`."""
 
     args: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for the client's constructor."""

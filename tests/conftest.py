@@ -18,7 +18,9 @@ os.environ["CRFM_EVAL_OFFLINE"] = "1"
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "boolq" / "dev.jsonl").exists():
-        pytest.fail(f"The test data sets are missing: set CRFM_EVAL_TEST_DATA to the shared data folder ({SHARED_DATA}).")
+        pytest.fail(
+            f"The test data sets are missing: set CRFM_EVAL_TEST_DATA to the shared data folder ({SHARED_DATA})."
+        )
     return SHARED_DATA
 
 

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from crfm_eval.proxy.clients.simple import SimpleClient
+from crfm_eval.models.clients.simple import SimpleClient
 from crfm_eval.states import Request, RequestResult
 
 

@@ -3,8 +3,8 @@ are reported, never cached, and retried on the next run."""
 
 from pathlib import Path
 
-from crfm_eval.proxy.clients.client import ClientError
-from crfm_eval.proxy.clients.simple import SimpleClient
+from crfm_eval.models.clients.client import ClientError
+from crfm_eval.models.clients.simple import SimpleClient
 from crfm_eval.states import Request, RequestResult
 
 

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Iterator
 
 import requests
-
 from conftest import TESTS
 
 SIMPLE_MODELS = {
-    "simple.yaml": "name: simple/deterministic\nclient: crfm_eval.proxy.clients.simple.SimpleClient\ngroup: test\n",
-    "slow.yaml": "name: simple/slow\nclient: crfm_eval.proxy.clients.simple.SimpleClient\nargs:\n  latency: 0.05\ngroup: slow\n",
+    "simple.yaml": "name: simple/deterministic\nclient: crfm_eval.models.clients.simple.SimpleClient\ngroup: test\n",
+    "slow.yaml": "name: simple/slow\nclient: crfm_eval.models.clients.simple.SimpleClient\nargs:\n  latency: 0.05\ngroup: slow\n",
 }
 
 
@@ -68,9 +67,20 @@ def proxy_process(base_dir: Path, models_dir: Path, admin_key: str, log_file: Pa
     env = {**os.environ, "CRFM_EVAL_ADMIN_KEY": admin_key, "PYTHONPATH": str(TESTS)}
     with log_file.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "crfm_eval.proxy", "--port", str(port), "--base-dir", str(base_dir),
-             "--models-dir", str(models_dir)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "crfm_eval.proxy",
+                "--port",
+                str(port),
+                "--base-dir",
+                str(base_dir),
+                "--models-dir",
+                str(models_dir),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         url = f"http://127.0.0.1:{port}"
         try:

@@ -10,15 +10,15 @@ from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
 from crfm_eval.adaptation.fitting import fit_prompt
 from crfm_eval.adaptation.prompt import build_prompt
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients.simple import SimpleClient
-from crfm_eval.proxy.service import LocalService
+from crfm_eval.models.clients.simple import SimpleClient
+from crfm_eval.models.service import LocalService
 from crfm_eval.specs import AdaptationSpec, ModelSpec
 from crfm_eval.states import Instance, Reference
 
 FIVE_SHOT = AdaptationSpec(
     name="5shot", input_prefix="Passage: ", output_prefix="Answer: ", max_tokens=5, stop_sequences=["\n"]
 )
-SIMPLE = ModelSpec(name="simple/deterministic", client="crfm_eval.proxy.clients.simple.SimpleClient")
+SIMPLE = ModelSpec(name="simple/deterministic", client="crfm_eval.models.clients.simple.SimpleClient")
 
 
 def instance(index: int, answer: str, split: str = "train", words: int = 3) -> Instance:
@@ -40,7 +40,10 @@ def test_prompt_layout_matches_helm():
 
 def test_instructions_and_global_prefix_come_first():
     spec = AdaptationSpec(name="x", global_prefix="<s>", instructions="Answer yes or no.", input_prefix="Q: ")
-    assert build_prompt(spec, [], instance(1, "Yes", "valid")) == "<s>Answer yes or no.\nQ: w1_0 w1_1 w1_2\nQuestion: Is 1?\n"
+    assert (
+        build_prompt(spec, [], instance(1, "Yes", "valid"))
+        == "<s>Answer yes or no.\nQ: w1_0 w1_1 w1_2\nQuestion: Is 1?\n"
+    )
 
 
 POOL = [instance(i, "Yes" if i % 3 else "No") for i in range(60)]  # 40 Yes, 20 No

@@ -3,15 +3,17 @@
 import dataclasses
 
 import pytest
-
-from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients.ai21_client import AI21Client
-from crfm_eval.proxy.clients.client import ClientError
-from crfm_eval.proxy.credentials import Credentials
-from crfm_eval.states import Request
 from scripted_server import Script, scripted_server
 
-REQUEST = Request(model="ai21/jamba-mini", prompt="Is the sky blue?\nAnswer:", temperature=0.0, max_tokens=5, stop_sequences=["\n"])
+from crfm_eval.errors import UserError
+from crfm_eval.models.clients.ai21_client import AI21Client
+from crfm_eval.models.clients.client import ClientError
+from crfm_eval.models.credentials import Credentials
+from crfm_eval.states import Request
+
+REQUEST = Request(
+    model="ai21/jamba-mini", prompt="Is the sky blue?\nAnswer:", temperature=0.0, max_tokens=5, stop_sequences=["\n"]
+)
 KEY = "ai21-test-key-93b1"
 
 
@@ -21,14 +23,17 @@ def chat_body(recorded, _):
     return {
         "id": "chat-1",
         "choices": [
-            {"index": i, "message": {"role": "assistant", "content": f" Yes {i}"}, "finish_reason": "stop"} for i in range(n)
+            {"index": i, "message": {"role": "assistant", "content": f" Yes {i}"}, "finish_reason": "stop"}
+            for i in range(n)
         ],
         "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9},
     }
 
 
 def client_for(url: str, **args) -> AI21Client:
-    return AI21Client(model="jamba-mini", api_host=url + "/studio/v1", credentials=Credentials({"ai21_api_key": KEY}), **args)
+    return AI21Client(
+        model="jamba-mini", api_host=url + "/studio/v1", credentials=Credentials({"ai21_api_key": KEY}), **args
+    )
 
 
 def test_chat_request_and_response_follow_ai21s_api():

@@ -69,7 +69,9 @@ def test_download_falls_back_to_the_second_url_and_checks_sha256(file_server, tm
     served, base = file_server
     content = (shared_data / "boolq" / "dev.jsonl").read_bytes()
     (served / "dev.jsonl").write_bytes(content)
-    data_file = DataFile("dev.jsonl", [f"{base}/missing/dev.jsonl", f"{base}/dev.jsonl"], hashlib.sha256(content).hexdigest())
+    data_file = DataFile(
+        "dev.jsonl", [f"{base}/missing/dev.jsonl", f"{base}/dev.jsonl"], hashlib.sha256(content).hexdigest()
+    )
     path = ensure_data_file(tmp_path / "data", data_file)
     assert path.read_bytes() == content
     assert not list((tmp_path / "data").glob("*.part"))
@@ -94,7 +96,9 @@ def test_unreachable_server_fails_fast_naming_url_and_override(tmp_path, online)
 
 
 def test_offline_mode_names_the_real_url(tmp_path):
-    with pytest.raises(UserError, match="https://huggingface.co/datasets/stanford-crfm/helm-scenarios/resolve/main/boolq/"):
+    with pytest.raises(
+        UserError, match="https://huggingface.co/datasets/stanford-crfm/helm-scenarios/resolve/main/boolq/"
+    ):
         BoolQScenario().get_instances(tmp_path)
 
 

@@ -6,10 +6,10 @@ import threading
 import time
 from pathlib import Path
 
-from crfm_eval.proxy.cache import TABLE, RequestCache
-from crfm_eval.proxy.clients.simple import SimpleClient
-from crfm_eval.proxy.in_flight import InFlight
-from crfm_eval.proxy.service import LocalService
+from crfm_eval.models.cache import TABLE, RequestCache
+from crfm_eval.models.clients.simple import SimpleClient
+from crfm_eval.models.in_flight import InFlight
+from crfm_eval.models.service import LocalService
 from crfm_eval.specs import ModelSpec
 from crfm_eval.states import Request
 

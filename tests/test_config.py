@@ -3,9 +3,9 @@
 import dataclasses
 
 import pytest
+from conftest import REPO, run_cli
 from hydra import compose, initialize_config_dir
 
-from conftest import REPO, run_cli
 from crfm_eval.config_schema import path_safe, register_schema, run_spec_from_config
 from crfm_eval.specs import RunSpec
 
@@ -33,7 +33,12 @@ def test_default_composition_has_the_documented_top_level_keys():
 
 def test_5shot_is_helms_boolq_format_and_0shot_differs_only_in_examples():
     five = compose_run_spec("adaptation=5shot").adaptation
-    assert (five.input_prefix, five.input_suffix, five.output_prefix, five.output_suffix) == ("Passage: ", "\n", "Answer: ", "\n")
+    assert (five.input_prefix, five.input_suffix, five.output_prefix, five.output_suffix) == (
+        "Passage: ",
+        "\n",
+        "Answer: ",
+        "\n",
+    )
     assert (five.max_train_instances, five.max_tokens, five.temperature, five.stop_sequences) == (5, 5, 0.0, ["\n"])
     zero = compose_run_spec("adaptation=0shot").adaptation
     assert zero.max_train_instances == 0

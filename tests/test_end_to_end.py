@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 
 RUN = "runs/default/boolq_5shot_simple--deterministic"
@@ -53,15 +52,23 @@ def test_prompts_and_stats_agree_with_the_data(first_run, shared_data):
         assert state["instance"]["references"][0]["output"] == ("Yes" if row["answer"] else "No")
         assert state["request"]["max_tokens"] == 5 and state["request"]["stop_sequences"] == ["\n"]
         assert state["request"]["temperature"] == 0.0
-    correct = [s["result"]["completions"][0]["text"].strip() == s["instance"]["references"][0]["output"] for s in states]
+    correct = [
+        s["result"]["completions"][0]["text"].strip() == s["instance"]["references"][0]["output"] for s in states
+    ]
     stats = {(s["name"], s["split"]): s for s in _load(run_dir, "stats.json")}
     exact = stats[("exact_match", "valid")]
     assert exact["count"] == 50 and exact["mean"] == sum(correct) / 50
     assert exact["ci_low"] < exact["mean"] < exact["ci_high"]
     assert stats[("num_train_instances", "valid")]["mean"] == 5.0
     assert stats[("prompt_truncated", "valid")]["mean"] == 0.0
-    for name in ("quasi_exact_match", "prefix_exact_match", "quasi_prefix_exact_match", "num_prompt_tokens",
-                 "num_completion_tokens", "inference_runtime"):
+    for name in (
+        "quasi_exact_match",
+        "prefix_exact_match",
+        "quasi_prefix_exact_match",
+        "num_prompt_tokens",
+        "num_completion_tokens",
+        "inference_runtime",
+    ):
         assert stats[(name, "valid")]["count"] == 50, name
     execution = {(s["name"], s["split"]): s for s in _load(run_dir, "execution_stats.json")}
     assert execution[("cached", "valid")]["mean"] == 0.0
@@ -75,13 +82,17 @@ def test_rerun_is_served_from_cache_with_byte_identical_stats(first_run, shared_
     run_dir = workdir / "outputs" / RUN
     before = (run_dir / "stats.json").read_bytes()
     per_instance_before = (run_dir / "per_instance_stats.json").read_bytes()
-    completed = run_cli(*COMMAND, f"data_dir={shared_data}", "force=true", cwd=workdir)  # a complete run is skipped unless forced
+    completed = run_cli(
+        *COMMAND, f"data_dir={shared_data}", "force=true", cwd=workdir
+    )  # a complete run is skipped unless forced
     assert completed.returncode == 0, completed.stderr
     manifest = _load(run_dir, "manifest.json")
     assert manifest["num_model_calls"] == 0 and manifest["num_cache_hits"] == 50
     assert (run_dir / "stats.json").read_bytes() == before
     assert (run_dir / "per_instance_stats.json").read_bytes() == per_instance_before
-    assert {(s["name"], s["mean"]) for s in _load(run_dir, "execution_stats.json") if s["name"] == "cached"} == {("cached", 1.0)}
+    assert {(s["name"], s["mean"]) for s in _load(run_dir, "execution_stats.json") if s["name"] == "cached"} == {
+        ("cached", 1.0)
+    }
 
 
 def test_same_seed_same_instances_other_seed_other_instances(first_run, shared_data, tmp_path):
@@ -127,4 +138,8 @@ def test_failed_requests_are_reported_and_retried_on_rerun(tmp_path, shared_data
     completed = run_cli(*overrides, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     manifest = _load(tmp_path / "outputs" / RUN, "manifest.json")
-    assert (manifest["num_model_calls"], manifest["num_cache_hits"], manifest["num_failed_requests"]) == (failed, 20 - failed, 0)
+    assert (manifest["num_model_calls"], manifest["num_cache_hits"], manifest["num_failed_requests"]) == (
+        failed,
+        20 - failed,
+        0,
+    )

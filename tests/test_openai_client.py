@@ -6,16 +6,16 @@ import subprocess
 import sys
 
 import pytest
-
-from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients.client import ClientError
-from crfm_eval.proxy.clients.gguf_models import packaged_model_file
-from crfm_eval.proxy.clients.openai_client import OpenAIClient
-from crfm_eval.proxy.service import LocalService
-from crfm_eval.specs import ModelSpec
-from crfm_eval.states import Request
 from proxy_helpers import free_port, wait_until_up
 from scripted_server import Script, scripted_server
+
+from crfm_eval.errors import UserError
+from crfm_eval.models.clients.client import ClientError
+from crfm_eval.models.clients.gguf_models import packaged_model_file
+from crfm_eval.models.clients.openai_client import OpenAIClient
+from crfm_eval.models.service import LocalService
+from crfm_eval.specs import ModelSpec
+from crfm_eval.states import Request
 
 PROMPT = "Counting in words: one, two, three, four,"
 REQUEST = Request(model="m", prompt=PROMPT, temperature=0.0, max_tokens=6, stop_sequences=[], top_k_per_token=3)
@@ -26,10 +26,25 @@ def llama_server(tmp_path_factory):
     port = free_port()
     log = (tmp_path_factory.mktemp("llama_server") / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_model_file("smollm2-135m")),
-         "--model_alias", "smollm2", "--chat_format", "chatml", "--n_ctx", "1024",
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(packaged_model_file("smollm2-135m")),
+            "--model_alias",
+            "smollm2",
+            "--chat_format",
+            "chatml",
+            "--n_ctx",
+            "1024",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/v1/models", seconds=120)
@@ -46,7 +61,9 @@ def test_completions_with_logprobs(llama_server):
     assert completion.text.startswith(" five")
     assert "".join(token.text for token in completion.tokens) == completion.text
     assert all(token.logprob <= 0 and len(token.top_logprobs) == 3 for token in completion.tokens)
-    assert all(max(token.top_logprobs.values()) == pytest.approx(token.logprob, abs=1e-3) for token in completion.tokens)
+    assert all(
+        max(token.top_logprobs.values()) == pytest.approx(token.logprob, abs=1e-3) for token in completion.tokens
+    )
     assert completion.logprob == pytest.approx(sum(token.logprob for token in completion.tokens))
     stopped = client.make_request(dataclasses.replace(REQUEST, stop_sequences=[" six"])).completions[0]
     assert " six" not in stopped.text and stopped.finish_reason == "stop"
@@ -71,7 +88,8 @@ def test_chat(llama_server):
 
 def test_through_the_service_and_its_cache(llama_server, tmp_path):
     spec = ModelSpec(
-        name="llama-server/smollm2", client="crfm_eval.proxy.clients.openai_client.OpenAIClient",
+        name="llama-server/smollm2",
+        client="crfm_eval.models.clients.openai_client.OpenAIClient",
         args={"model": "smollm2", "base_url": llama_server},
     )
     service = LocalService([spec], tmp_path)
@@ -83,7 +101,10 @@ def test_through_the_service_and_its_cache(llama_server, tmp_path):
 
 
 COMPLETION_BODY = {
-    "id": "cmpl-1", "object": "text_completion", "created": 0, "model": "m",
+    "id": "cmpl-1",
+    "object": "text_completion",
+    "created": 0,
+    "model": "m",
     "choices": [{"index": 0, "text": " five", "finish_reason": "length", "logprobs": None}],
 }
 
@@ -100,8 +121,11 @@ def test_429_is_retried_after_retry_after():
 def test_persistent_5xx_fails_after_bounded_retries_and_is_not_cached(tmp_path):
     script = Script([(500, {"Retry-After": "0"}, {"error": {"message": "boom"}})])
     with scripted_server(script) as url:
-        spec = ModelSpec(name="flaky", client="crfm_eval.proxy.clients.openai_client.OpenAIClient",
-                         args={"model": "m", "base_url": url + "/v1", "max_retries": 2})
+        spec = ModelSpec(
+            name="flaky",
+            client="crfm_eval.models.clients.openai_client.OpenAIClient",
+            args={"model": "m", "base_url": url + "/v1", "max_retries": 2},
+        )
         service = LocalService([spec], tmp_path)
         failed = service.make_request(dataclasses.replace(REQUEST, model="flaky"))
         again = service.make_request(dataclasses.replace(REQUEST, model="flaky"))

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import bottle
 import pytest
 import requests
+from proxy_helpers import proxy_in_thread, write_models
 
 from crfm_eval.proxy.server import MAX_BODY_BYTES, OPENAPI_FILE, create_app
-from proxy_helpers import proxy_in_thread, write_models
 
 ADMIN_KEY = "admin-key-for-tests-7f3a"
 
@@ -37,7 +37,10 @@ def new_account(url, username, quotas=None):
 
 def test_general_info_lists_models_with_groups(proxy):
     info = call(proxy, "GET", "/api/general_info").json()
-    assert {(m["name"], m["group"]) for m in info["models"]} == {("simple/deterministic", "test"), ("simple/slow", "slow")}
+    assert {(m["name"], m["group"]) for m in info["models"]} == {
+        ("simple/deterministic", "test"),
+        ("simple/slow", "slow"),
+    }
     assert info["version"]
 
 
@@ -201,7 +204,7 @@ def proxy_with_broken_upstreams(tmp_path):
         f"name: failing\nclient: failing_client.OutageClient\nargs:\n  outage_file: {outage}\n  fail_every: 1\ngroup: test\n"
     )
     (models / "silent.yaml").write_text(
-        "name: silent\nclient: crfm_eval.proxy.clients.openai_client.OpenAIClient\n"
+        "name: silent\nclient: crfm_eval.models.clients.openai_client.OpenAIClient\n"
         f"args:\n  model: m\n  base_url: http://127.0.0.1:{silent.getsockname()[1]}/v1\n  timeout_seconds: 1\n"
         "  max_retries: 0\ngroup: test\n"
     )

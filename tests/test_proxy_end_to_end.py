@@ -4,7 +4,6 @@ import json
 
 import pytest
 import requests
-
 from conftest import run_cli
 from proxy_helpers import free_port, proxy_process, write_models
 
@@ -17,7 +16,9 @@ RUN = "runs/default/boolq_5shot_simple--deterministic"
 def proxy(tmp_path_factory):
     folder = tmp_path_factory.mktemp("proxy")
     with proxy_process(folder / "base", write_models(folder / "models"), ADMIN_KEY, folder / "proxy.log") as url:
-        response = requests.post(url + "/api/account", json={"username": "runner"}, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        response = requests.post(
+            url + "/api/account", json={"username": "runner"}, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
         yield url, response.json()["api_key"], folder / "proxy.log"
 
 
@@ -34,8 +35,14 @@ def test_proxy_run_equals_local_run_and_keeps_the_key_secret(proxy, tmp_path, sh
     local = run_cli(*COMMAND, f"data_dir={shared_data}", cwd=tmp_path / "local")
     assert local.returncode == 0, local.stderr
     (tmp_path / "remote").mkdir()
-    remote = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy", f"execution.url={url}",
-                     cwd=tmp_path / "remote", extra_env={"CRFM_EVAL_API_KEY": key})
+    remote = run_cli(
+        *COMMAND,
+        f"data_dir={shared_data}",
+        "execution=proxy",
+        f"execution.url={url}",
+        cwd=tmp_path / "remote",
+        extra_env={"CRFM_EVAL_API_KEY": key},
+    )
     assert remote.returncode == 0, remote.stderr
     local_states, local_stats, _ = _outputs(tmp_path / "local")
     remote_states, remote_stats, run_dir = _outputs(tmp_path / "remote")
@@ -46,8 +53,14 @@ def test_proxy_run_equals_local_run_and_keeps_the_key_secret(proxy, tmp_path, sh
 
     # Given on the command line instead, the key still reaches no file and no output line.
     (tmp_path / "override").mkdir()
-    overridden = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy", f"execution.url={url}",
-                         f"execution.api_key={key}", cwd=tmp_path / "override")
+    overridden = run_cli(
+        *COMMAND,
+        f"data_dir={shared_data}",
+        "execution=proxy",
+        f"execution.url={url}",
+        f"execution.api_key={key}",
+        cwd=tmp_path / "override",
+    )
     assert overridden.returncode == 0, overridden.stderr
     assert key not in overridden.stdout + overridden.stderr
     for path in (tmp_path / "override").rglob("*"):
@@ -58,13 +71,25 @@ def test_proxy_run_equals_local_run_and_keeps_the_key_secret(proxy, tmp_path, sh
 
 def test_wrong_key_and_unreachable_proxy_are_one_sentence(proxy, tmp_path, shared_data):
     url, _, _ = proxy
-    wrong = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy", f"execution.url={url}",
-                    cwd=tmp_path, extra_env={"CRFM_EVAL_API_KEY": "not-a-real-key"})
+    wrong = run_cli(
+        *COMMAND,
+        f"data_dir={shared_data}",
+        "execution=proxy",
+        f"execution.url={url}",
+        cwd=tmp_path,
+        extra_env={"CRFM_EVAL_API_KEY": "not-a-real-key"},
+    )
     output = wrong.stdout + wrong.stderr
     assert wrong.returncode == 1 and "answered 401" in output and "CRFM_EVAL_API_KEY" in output
     assert "Traceback" not in output
-    down = run_cli(*COMMAND, f"data_dir={shared_data}", "execution=proxy",
-                   f"execution.url=http://127.0.0.1:{free_port()}", cwd=tmp_path, extra_env={"CRFM_EVAL_API_KEY": "k" * 10})
+    down = run_cli(
+        *COMMAND,
+        f"data_dir={shared_data}",
+        "execution=proxy",
+        f"execution.url=http://127.0.0.1:{free_port()}",
+        cwd=tmp_path,
+        extra_env={"CRFM_EVAL_API_KEY": "k" * 10},
+    )
     output = down.stdout + down.stderr
     assert down.returncode == 1 and "Cannot reach the proxy" in output and "Traceback" not in output
 
@@ -78,7 +103,10 @@ def test_demo_script_runs_against_a_local_proxy(proxy):
     from conftest import REPO
 
     completed = subprocess.run(
-        [sys.executable, str(REPO / "demo.py"), "--url", url], capture_output=True, text=True, timeout=120,
+        [sys.executable, str(REPO / "demo.py"), "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "CRFM_EVAL_API_KEY": key},
     )
     assert completed.returncode == 0, completed.stderr

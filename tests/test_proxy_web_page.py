@@ -2,10 +2,9 @@
 and whether they came from the cache; a completion that is HTML stays text."""
 
 import pytest
-from selenium.webdriver.support.ui import Select, WebDriverWait
-
 from browser import start_chromium
 from proxy_helpers import proxy_in_thread, write_models
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ADMIN_KEY = "admin-key-web-page-44d1"
 HOSTILE = "<img src=x onerror=window.__pwned=1>"

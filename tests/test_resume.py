@@ -27,17 +27,33 @@ SEED = 6
 
 def command(shared_data: Path, output_dir: Path, calls_file: Path) -> list[str]:
     return [
-        sys.executable, "-m", "crfm_eval", "scenario=boolq", "adaptation=5shot", "model=simple",
-        "model.client=counting_client.CountingClient", "model.args.latency=0.05", f"+model.args.calls_file={calls_file}",
-        f"max_eval_instances={REQUESTS}", f"execution.num_threads={THREADS}", "execution.progress=false",
-        f"data_dir={shared_data}", f"output_dir={output_dir}",
+        sys.executable,
+        "-m",
+        "crfm_eval",
+        "scenario=boolq",
+        "adaptation=5shot",
+        "model=simple",
+        "model.client=counting_client.CountingClient",
+        "model.args.latency=0.05",
+        f"+model.args.calls_file={calls_file}",
+        f"max_eval_instances={REQUESTS}",
+        f"execution.num_threads={THREADS}",
+        "execution.progress=false",
+        f"data_dir={shared_data}",
+        f"output_dir={output_dir}",
     ]
 
 
 def start(shared_data: Path, output_dir: Path, calls_file: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(TESTS)]), "CRFM_EVAL_OFFLINE": "1"}
-    return subprocess.Popen(command(shared_data, output_dir, calls_file), cwd=output_dir.parent, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command(shared_data, output_dir, calls_file),
+        cwd=output_dir.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def calls(calls_file: Path) -> list[str]:
@@ -106,7 +122,9 @@ def test_killed_run_resumes_without_paying_twice(tmp_path, shared_data):
     assert len(all_calls) == REQUESTS + repeated_allowed
     # The kills landed mid-run: each of the last three came after new calls, and work was left for the rerun.
     counts = [0] + [kill[0] for kill in kills]
-    assert all(later > earlier for earlier, later in zip(counts[1:], counts[2:])) and counts[-1] < len(all_calls), counts
+    assert all(later > earlier for earlier, later in zip(counts[1:], counts[2:], strict=False)) and counts[-1] < len(
+        all_calls
+    ), counts
     manifest = json.loads((resumed_dir / run_dir / "manifest.json").read_text())
     assert manifest["num_requests"] == REQUESTS and manifest["num_failed_requests"] == 0
     assert manifest["num_model_calls"] + manifest["num_cache_hits"] == REQUESTS

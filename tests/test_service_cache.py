@@ -7,13 +7,13 @@ import sqlite3
 import pytest
 
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.cache import cache_key
-from crfm_eval.proxy.service import LocalService
+from crfm_eval.models.cache import cache_key
+from crfm_eval.models.service import LocalService
 from crfm_eval.specs import ModelSpec
 from crfm_eval.states import Request
 
-SIMPLE = ModelSpec(name="simple/deterministic", client="crfm_eval.proxy.clients.simple.SimpleClient")
-OTHER = ModelSpec(name="simple/other", client="crfm_eval.proxy.clients.simple.SimpleClient")
+SIMPLE = ModelSpec(name="simple/deterministic", client="crfm_eval.models.clients.simple.SimpleClient")
+OTHER = ModelSpec(name="simple/other", client="crfm_eval.models.clients.simple.SimpleClient")
 PROMPT = "Passage: a b c\nAnswer: Yes\n\nPassage: a b\nAnswer:"
 REQUEST = Request(model=SIMPLE.name, prompt=PROMPT, temperature=0.0, max_tokens=5, stop_sequences=["\n"])
 
@@ -73,7 +73,9 @@ def test_model_is_in_the_cache_key(service_factory):
 def test_errors_are_reported_and_never_cached(service_factory, tmp_path):
     outage = tmp_path / "outage"
     outage.touch()
-    flaky = ModelSpec(name="flaky", client="failing_client.OutageClient", args={"outage_file": str(outage), "fail_every": 1})
+    flaky = ModelSpec(
+        name="flaky", client="failing_client.OutageClient", args={"outage_file": str(outage), "fail_every": 1}
+    )
     service = service_factory(flaky)
     request = dataclasses.replace(REQUEST, model="flaky")
     failed = service.make_request(request)
@@ -89,9 +91,9 @@ def test_errors_are_reported_and_never_cached(service_factory, tmp_path):
 def test_unknown_model_and_bad_client_are_user_errors(service_factory):
     with pytest.raises(UserError, match="Unknown model 'nope'; known models: simple/deterministic"):
         service_factory().make_request(dataclasses.replace(REQUEST, model="nope"))
-    bad = ModelSpec(name="bad", client="crfm_eval.proxy.clients.simple.NoSuchClient")
+    bad = ModelSpec(name="bad", client="crfm_eval.models.clients.simple.NoSuchClient")
     with pytest.raises(UserError, match="cannot be imported"):
         service_factory(bad).make_request(dataclasses.replace(REQUEST, model="bad"))
-    wrong_args = ModelSpec(name="args", client="crfm_eval.proxy.clients.simple.SimpleClient", args={"latncy": 1})
+    wrong_args = ModelSpec(name="args", client="crfm_eval.models.clients.simple.SimpleClient", args={"latncy": 1})
     with pytest.raises(UserError, match="does not take the argument.s. latncy; it takes: latency"):
         service_factory(wrong_args).make_request(dataclasses.replace(REQUEST, model="args"))

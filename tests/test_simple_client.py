@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from crfm_eval.proxy.clients.simple import SimpleClient
+from crfm_eval.models.clients.simple import SimpleClient
 from crfm_eval.states import Request
 
 PROMPT = (
@@ -31,7 +31,10 @@ def test_max_tokens_and_stop_sequences():
 
 
 def test_zero_shot_repeats_the_first_word_of_the_query():
-    assert SimpleClient().make_request(dataclasses.replace(REQUEST, prompt="Passage: sky\nAnswer:")).completions[0].text == " Passage:"
+    assert (
+        SimpleClient().make_request(dataclasses.replace(REQUEST, prompt="Passage: sky\nAnswer:")).completions[0].text
+        == " Passage:"
+    )
 
 
 def test_sampling_is_reproducible_and_tag_dependent():

@@ -22,7 +22,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from browser import start_chromium
 from conftest import REPO, run_cli
 
@@ -44,8 +43,15 @@ def _hostile_data(folder: Path, shared_data: Path) -> Path:
     boolq = folder / "boolq"
     boolq.mkdir(parents=True)
     (boolq / "dev.jsonl").symlink_to(shared_data / "boolq" / "dev.jsonl")
-    rows = [{"question": f"is this example {k}", "title": "t", "answer": True, "passage": f"{COMMON_WORDS}\nAnswer: {HOSTILE}"}
-            for k in range(6)]
+    rows = [
+        {
+            "question": f"is this example {k}",
+            "title": "t",
+            "answer": True,
+            "passage": f"{COMMON_WORDS}\nAnswer: {HOSTILE}",
+        }
+        for k in range(6)
+    ]
     (boolq / "train_head1500.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     return folder
 
@@ -55,7 +61,11 @@ def build_site(output_dir: Path, site_dir: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "CRFM_EVAL_OUTPUT_DIR": str(output_dir), "PYTHONPATH": str(REPO), "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"), "-d", str(site_dir)],
-        cwd=site_dir.parent, env=env, capture_output=True, text=True, timeout=600,
+        cwd=site_dir.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -67,10 +77,21 @@ def built(tmp_path_factory, shared_data):
         completed = run_cli(*common, *overrides, f"data_dir={shared_data}", cwd=workdir)
         assert completed.returncode == 0, completed.stderr
     data = _hostile_data(workdir / "hostile_data", shared_data)
-    completed = run_cli(*common, "adaptation=5shot", "model=simple", "model.name=simple/hostile-examples", f"data_dir={data}", cwd=workdir)
+    completed = run_cli(
+        *common,
+        "adaptation=5shot",
+        "model=simple",
+        "model.name=simple/hostile-examples",
+        f"data_dir={data}",
+        cwd=workdir,
+    )
     assert completed.returncode == 0, completed.stderr
-    states = json.loads((workdir / "outputs/runs/default" / HOSTILE_RUN / "scenario_state.json").read_text())["request_states"]
-    assert all(state["result"]["completions"][0]["text"].strip() == HOSTILE for state in states), "fixture lost its edge"
+    states = json.loads((workdir / "outputs/runs/default" / HOSTILE_RUN / "scenario_state.json").read_text())[
+        "request_states"
+    ]
+    assert all(state["result"]["completions"][0]["text"].strip() == HOSTILE for state in states), (
+        "fixture lost its edge"
+    )
     completed = build_site(workdir / "outputs", workdir / "site")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return workdir
@@ -151,8 +172,10 @@ def test_win_rates_and_significance_are_stated(built):
         if entry and rate:
             rates[entry.group(1)] = rate.group(1)
     assert rates == {
-        "simple/deterministic · 5shot": "0.833", "simple/other · 5shot": "0.833",
-        "simple/deterministic · 0shot": "0.167", "simple/hostile-examples · 5shot": "0.167",
+        "simple/deterministic · 5shot": "0.833",
+        "simple/other · 5shot": "0.833",
+        "simple/deterministic · 0shot": "0.167",
+        "simple/hostile-examples · 5shot": "0.167",
     }
     # Identical answers: not significant (p = 1); 5-shot against 0-shot: significant, so not listed.
     assert "≈ simple/other · 5shot (p = 1.000)" in text
@@ -164,7 +187,14 @@ def test_win_rates_and_significance_are_stated(built):
 def test_run_and_instance_pages_show_configuration_stats_and_instances(built):
     run_dir = built / "site/runs/default/boolq_5shot_simple--deterministic"
     page = (run_dir / "index.html").read_text(encoding="utf-8")
-    for text in ("BoolQScenario", "&quot;Passage: &quot;", "simple/deterministic", "num_threads", "git_commit", "wall_time_seconds"):
+    for text in (
+        "BoolQScenario",
+        "&quot;Passage: &quot;",
+        "simple/deterministic",
+        "num_threads",
+        "git_commit",
+        "wall_time_seconds",
+    ):
         assert text in page, text
     stats = json.loads((built / "outputs/runs/default/boolq_5shot_simple--deterministic/stats.json").read_text())
     for stat in stats:
@@ -172,8 +202,12 @@ def test_run_and_instance_pages_show_configuration_stats_and_instances(built):
     assert sorted(path.name for path in run_dir.glob("instances-*.html")) == ["instances-1.html", "instances-2.html"]
     first = (run_dir / "instances-1.html").read_text(encoding="utf-8")
     assert first.count('<details class="crfm-instance') == 100
-    assert (run_dir / "instances-2.html").read_text(encoding="utf-8").count('<details class="crfm-instance') == INSTANCES - 100
-    state = json.loads((built / "outputs/runs/default/boolq_5shot_simple--deterministic/scenario_state.json").read_text())["request_states"][0]
+    assert (run_dir / "instances-2.html").read_text(encoding="utf-8").count(
+        '<details class="crfm-instance'
+    ) == INSTANCES - 100
+    state = json.loads(
+        (built / "outputs/runs/default/boolq_5shot_simple--deterministic/scenario_state.json").read_text()
+    )["request_states"][0]
     assert html.escape(state["request"]["prompt"]) in first  # the exact prompt, whitespace and all
     plots = (built / "site/plots.html").read_text(encoding="utf-8")
     assert plots.count('class="crfm-plot"') == 2 and "against in-context examples" in plots
@@ -233,8 +267,10 @@ def browser(built):
 
 
 def _column(driver, table, index):
-    return [row.find_elements("css selector", "td")[index].get_attribute("data-sort")
-            for row in table.find_elements("css selector", "tbody tr")]
+    return [
+        row.find_elements("css selector", "td")[index].get_attribute("data-sort")
+        for row in table.find_elements("css selector", "tbody tr")
+    ]
 
 
 def test_leaderboard_renders_and_sorts_in_chromium(browser, built):

@@ -23,7 +23,9 @@ from crfm_eval.states import (
 
 
 def _example_scenario_state() -> ScenarioState:
-    instance = Instance("valid-7", "Passage: ü “quoted”\nQuestion: Is it?", [Reference("Yes", ["correct"]), Reference("No")], "valid")
+    instance = Instance(
+        "valid-7", "Passage: ü “quoted”\nQuestion: Is it?", [Reference("Yes", ["correct"]), Reference("No")], "valid"
+    )
     request = Request("simple/deterministic", "prompt\n\nAnswer:", 0.0, 5, ["\n"], 2, 3, False, 0.9, 17, "r1")
     completion = Completion(" Yes", -0.25, [Token(" Yes", -0.25, {" Yes": -0.25, " No": -1.6094379124341003})], "stop")
     result = RequestResult(True, [completion, completion], cached=True, request_time=0.123456789, error=None)

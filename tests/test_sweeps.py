@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import TESTS, run_cli
 
 SUITE = Path("outputs/runs/default")
@@ -74,7 +73,9 @@ def test_a_changed_spec_runs_again(swept, shared_data):
 
 def test_a_failing_job_is_one_line_and_does_not_stop_the_others(tmp_path, shared_data):
     search_path = f"hydra.searchpath=[file://{TESTS / 'conf'}]"  # adds the test-only model `unreachable`
-    completed = run_cli("-m", search_path, "model=unreachable,simple", *SMALL[1:], f"data_dir={shared_data}", cwd=tmp_path)
+    completed = run_cli(
+        "-m", search_path, "model=unreachable,simple", *SMALL[1:], f"data_dir={shared_data}", cwd=tmp_path
+    )
     assert completed.returncode == 1
     failed_line = "FAILED boolq_5shot_test--unreachable: The model server at http://127.0.0.1:9 cannot be reached"
     assert failed_line in completed.stderr and completed.stderr.count("FAILED ") == 1
@@ -83,31 +84,49 @@ def test_a_failing_job_is_one_line_and_does_not_stop_the_others(tmp_path, shared
     assert summary["counts"] == {"complete": 1, "partial": 0, "failed": 1}
     failed = next(run for run in summary["runs"] if run["status"] == "failed")
     assert failed["error"].startswith("The model server at http://127.0.0.1:9 cannot be reached")
-    assert _load(tmp_path / SUITE / RUN_5SHOT / "manifest.json")["num_failed_requests"] == 0  # the other job ran to the end
+    assert (
+        _load(tmp_path / SUITE / RUN_5SHOT / "manifest.json")["num_failed_requests"] == 0
+    )  # the other job ran to the end
 
 
 def test_a_run_with_failed_requests_is_partial(tmp_path, shared_data):
     outage = tmp_path / "outage"
     outage.touch()
-    client = ("model.client=failing_client.OutageClient", f"+model.args.outage_file={outage}", "+model.args.fail_every=2")
+    client = (
+        "model.client=failing_client.OutageClient",
+        f"+model.args.outage_file={outage}",
+        "+model.args.fail_every=2",
+    )
     completed = run_cli("-m", "adaptation=5shot", *SMALL, *client, f"data_dir={shared_data}", cwd=tmp_path)
     assert completed.returncode == 1
     assert f"FAILED {RUN_5SHOT}: " in completed.stderr and "requests failed" in completed.stderr
     run = _load(tmp_path / SUITE / "summary.json")["runs"][0]
     assert run["status"] == "partial" and "requests failed (first: ClientError: upstream unavailable)" in run["error"]
     failed = run["num_failed_requests"]
-    assert 0 < failed < 12 and run["stats"]["valid"]["exact_match"]["count"] == 12 - failed  # stats of the answered ones
+    assert (
+        0 < failed < 12 and run["stats"]["valid"]["exact_match"]["count"] == 12 - failed
+    )  # stats of the answered ones
 
 
 def _no_lock_errors(workdir: Path, completed) -> None:
-    logs = [path.read_text() for path in (workdir / SUITE).rglob("*.log")] + [path.read_text() for path in (workdir / SUITE).rglob("*.err")]
+    logs = [path.read_text() for path in (workdir / SUITE).rglob("*.log")] + [
+        path.read_text() for path in (workdir / SUITE).rglob("*.err")
+    ]
     for text in (completed.stdout, completed.stderr, *logs):
         assert "database is locked" not in text and "locked by another process" not in text
 
 
 def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path, shared_data):
-    completed = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "adaptation=0shot,5shot",
-                        "model.args.latency=0.01", *SMALL, f"data_dir={shared_data}", cwd=tmp_path)
+    completed = run_cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "adaptation=0shot,5shot",
+        "model.args.latency=0.01",
+        *SMALL,
+        f"data_dir={shared_data}",
+        cwd=tmp_path,
+    )
     assert completed.returncode == 0, completed.stderr
     assert "Joblib.Parallel(n_jobs=2" in completed.stdout + completed.stderr
     assert _statuses(tmp_path) == {RUN_0SHOT: "complete", RUN_5SHOT: "complete"}
@@ -117,8 +136,15 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path, shared_data):
 
 
 def test_submitit_local_launcher_runs_each_job_as_its_own_process(tmp_path, shared_data):
-    completed = run_cli("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10", "adaptation=0shot,5shot",
-                        *SMALL, f"data_dir={shared_data}", cwd=tmp_path)
+    completed = run_cli(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=10",
+        "adaptation=0shot,5shot",
+        *SMALL,
+        f"data_dir={shared_data}",
+        cwd=tmp_path,
+    )
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / SUITE / ".submitit").is_dir()
     assert _statuses(tmp_path) == {RUN_0SHOT: "complete", RUN_5SHOT: "complete"}  # .submitit is not a run
@@ -128,8 +154,15 @@ def test_submitit_local_launcher_runs_each_job_as_its_own_process(tmp_path, shar
 
 
 def test_slurm_example_composes_onto_submitit_slurm(tmp_path):
-    completed = run_cli("hydra/launcher=slurm_example", "hydra.launcher.partition=gpu", "--cfg", "hydra", "--package",
-                        "hydra.launcher", cwd=tmp_path)
+    completed = run_cli(
+        "hydra/launcher=slurm_example",
+        "hydra.launcher.partition=gpu",
+        "--cfg",
+        "hydra",
+        "--package",
+        "hydra.launcher",
+        cwd=tmp_path,
+    )
     assert completed.returncode == 0, completed.stderr
     assert "hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in completed.stdout
     for line in ("partition: gpu", "timeout_min: 240", "cpus_per_task: 4", "mem_gb: 16", "max_num_timeout: 3"):

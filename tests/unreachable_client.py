@@ -2,7 +2,7 @@
 base URL or bad credentials does, so that a whole job fails (used by the sweep tests)."""
 
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients.simple import SimpleClient
+from crfm_eval.models.clients.simple import SimpleClient
 
 
 class UnreachableClient(SimpleClient):

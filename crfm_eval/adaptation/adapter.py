@@ -7,7 +7,7 @@ from typing import Optional
 from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
 from crfm_eval.adaptation.fitting import fit_prompt
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.service import Service
+from crfm_eval.models.service import Service
 from crfm_eval.scenarios.scenario import TRAIN_SPLIT
 from crfm_eval.specs import AdaptationSpec, ModelSpec
 from crfm_eval.states import Instance, Request, RequestState, ScenarioState
@@ -48,9 +48,7 @@ class GenerationAdapter:
         eval_inputs = {instance.input for instance in eval_instances}
         pool = [i for i in instances if i.split == TRAIN_SPLIT and i.input not in eval_inputs]
         if self.spec.max_train_instances > len(pool):
-            log.warning(
-                "Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances
-            )
+            log.warning("Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances)
         states = []
         for trial in range(self.spec.num_train_trials):
             rng = random.Random(f"{self.seed}/train_trial/{trial}")

@@ -1,9 +1,9 @@
 """Prompt text from the AdaptationSpec's pieces, in HELM's layout.
 
-    <global_prefix><instructions><instance_prefix>
-    <input_prefix><input><input_suffix><output_prefix><answer><output_suffix>   (each example)
-    <instance_prefix>
-    <input_prefix><input><input_suffix><output_prefix, right-stripped>           (the eval instance)
+<global_prefix><instructions><instance_prefix>
+<input_prefix><input><input_suffix><output_prefix><answer><output_suffix>   (each example)
+<instance_prefix>
+<input_prefix><input><input_suffix><output_prefix, right-stripped>           (the eval instance)
 """
 
 from typing import Optional

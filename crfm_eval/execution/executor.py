@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from crfm_eval.errors import UserError
 from crfm_eval.execution.progress import progress
-from crfm_eval.proxy.service import Service
+from crfm_eval.models.service import Service
 from crfm_eval.specs import ExecutionSpec
 from crfm_eval.states import RequestState, ScenarioState
 

@@ -47,7 +47,8 @@ def stat_span(metric: str, stat: Optional[dict]) -> str:
     if stat is None:
         return "—"
     attributes = " ".join(
-        f'data-{name.replace("_", "-")}="{number_attr(stat.get(name))}"' for name in ("mean", "ci_low", "ci_high", "count")
+        f'data-{name.replace("_", "-")}="{number_attr(stat.get(name))}"'
+        for name in ("mean", "ci_low", "ci_high", "count")
     )
     return f'<span class="crfm-stat" data-metric="{esc(metric)}" {attributes}>{esc(mean_ci(stat))}</span>'
 
@@ -60,7 +61,7 @@ def home_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext) 
     """What was evaluated, when, and with which versions of the code and libraries."""
     parts = ["# crfm_eval results\n"]
     built = context.built_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    source = f'<p>Built {esc(built)} from <code>{esc(found.output_dir)}</code>'
+    source = f"<p>Built {esc(built)} from <code>{esc(found.output_dir)}</code>"
     source += f" (set <code>{esc(context.env_variable)}</code> to build from another output dir).</p>"
     runs = found.runs
     if not runs:
@@ -91,15 +92,19 @@ def home_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext) 
 def _scenario_table(leaderboard: Leaderboard) -> str:
     rows = []
     for group in leaderboard.groups:
-        counts = sorted({row.cells[leaderboard.primary]["count"] for row in group.rows if row.cells.get(leaderboard.primary)})
-        rows.append([
-            Cell(esc(group.scenario), group.scenario),
-            Cell(esc(group.split or "—")),
-            Cell(str(len(group.rows)), len(group.rows)),
-            Cell(esc(", ".join(sorted({row.run.model for row in group.rows})))),
-            Cell(esc(", ".join(sorted({row.run.adaptation for row in group.rows})))),
-            Cell(esc(", ".join(str(count) for count in counts) or "—")),
-        ])
+        counts = sorted(
+            {row.cells[leaderboard.primary]["count"] for row in group.rows if row.cells.get(leaderboard.primary)}
+        )
+        rows.append(
+            [
+                Cell(esc(group.scenario), group.scenario),
+                Cell(esc(group.split or "—")),
+                Cell(str(len(group.rows)), len(group.rows)),
+                Cell(esc(", ".join(sorted({row.run.model for row in group.rows})))),
+                Cell(esc(", ".join(sorted({row.run.adaptation for row in group.rows})))),
+                Cell(esc(", ".join(str(count) for count in counts) or "—")),
+            ]
+        )
     return table(["scenario", "split", "runs", "models", "adaptations", "instances"], rows)
 
 
@@ -115,7 +120,13 @@ def _versions_table(runs: list[Run]) -> str:
         for run in runs
     )
     rows = [
-        [Cell(esc(package)), Cell(f"<code>{esc(commit[:12])}</code>", commit), Cell(esc(dirty)), Cell(esc(python)), Cell(str(count), count)]
+        [
+            Cell(esc(package)),
+            Cell(f"<code>{esc(commit[:12])}</code>", commit),
+            Cell(esc(dirty)),
+            Cell(esc(python)),
+            Cell(str(count), count),
+        ]
         for (package, commit, dirty, python), count in sorted(combos.items())
     ]
     return table(["crfm_eval", "git commit", "uncommitted changes", "python", "runs"], rows)
@@ -127,7 +138,10 @@ def _library_table(runs: list[Run]) -> str:
         for library, version in (run.manifest.get("library_versions") or {}).items():
             versions.setdefault(library, Counter())[str(version) if version else "not installed"] += 1
     rows = [
-        [Cell(esc(library), library), Cell(esc(", ".join(f"{version} ({count} runs)" for version, count in sorted(counts.items()))))]
+        [
+            Cell(esc(library), library),
+            Cell(esc(", ".join(f"{version} ({count} runs)" for version, count in sorted(counts.items())))),
+        ]
         for library, counts in sorted(versions.items())
     ]
     return table(["library", "versions"], rows)
@@ -136,7 +150,9 @@ def _library_table(runs: list[Run]) -> str:
 def _problem_folders(found: RunsFound) -> str:
     if not found.incomplete and not found.unreadable:
         return ""
-    items = [f"<li><code>{esc(path)}</code>: no manifest.json (unfinished or killed run)</li>" for path in found.incomplete]
+    items = [
+        f"<li><code>{esc(path)}</code>: no manifest.json (unfinished or killed run)</li>" for path in found.incomplete
+    ]
     items += [f"<li><code>{esc(path)}</code>: unreadable ({esc(reason)})</li>" for path, reason in found.unreadable]
     return "## Folders left out\n" + raw_block("<ul>" + "".join(items) + "</ul>")
 
@@ -150,19 +166,32 @@ def runs_page(found: RunsFound, context: SiteContext) -> str:
     for run in found.runs:
         href = context.href(paths.RUNS, paths.run_page(run.suite, run.run_name))
         manifest = run.manifest
-        rows.append([
-            Cell(f'<a href="{href}">{esc(run.run_name)}</a>', run.run_name),
-            Cell(esc(run.suite), run.suite),
-            Cell(esc(run.scenario), run.scenario),
-            Cell(esc(run.model), run.model),
-            Cell(esc(run.adaptation), run.adaptation),
-            Cell(esc(manifest.get("num_instances", "—")), manifest.get("num_instances")),
-            Cell(esc(_finished(run)), run.finished_at.timestamp()),
-            Cell(esc(fmt(manifest.get("wall_time_seconds"), 1)), manifest.get("wall_time_seconds")),
-            Cell(f"<code>{esc(str(manifest.get('git_commit') or 'unknown')[:12])}</code>"),
-            Cell(esc(manifest.get("num_failed_requests", "—")), manifest.get("num_failed_requests")),
-        ])
-    headers = ["run", "suite", "scenario", "model", "adaptation", "instances", "finished", "wall time (s)", "commit", "failed requests"]
+        rows.append(
+            [
+                Cell(f'<a href="{href}">{esc(run.run_name)}</a>', run.run_name),
+                Cell(esc(run.suite), run.suite),
+                Cell(esc(run.scenario), run.scenario),
+                Cell(esc(run.model), run.model),
+                Cell(esc(run.adaptation), run.adaptation),
+                Cell(esc(manifest.get("num_instances", "—")), manifest.get("num_instances")),
+                Cell(esc(_finished(run)), run.finished_at.timestamp()),
+                Cell(esc(fmt(manifest.get("wall_time_seconds"), 1)), manifest.get("wall_time_seconds")),
+                Cell(f"<code>{esc(str(manifest.get('git_commit') or 'unknown')[:12])}</code>"),
+                Cell(esc(manifest.get("num_failed_requests", "—")), manifest.get("num_failed_requests")),
+            ]
+        )
+    headers = [
+        "run",
+        "suite",
+        "scenario",
+        "model",
+        "adaptation",
+        "instances",
+        "finished",
+        "wall time (s)",
+        "commit",
+        "failed requests",
+    ]
     return "\n".join(parts) + raw_block(table(headers, rows, id="runs")) + _problem_folders(found)
 
 
@@ -185,12 +214,14 @@ def leaderboard_page(found: RunsFound, leaderboard: Leaderboard, context: SiteCo
         parts.append(raw_block(_overall_table(leaderboard)))
     for group in leaderboard.groups:
         parts.append(f"## {paths.md(group.scenario)}\n")
-        parts.append(raw_block(
-            f'<p>Split <code>{esc(group.split or "—")}</code>.</p>',
-            _group_table(group, leaderboard, context),
-            _group_chart(group, leaderboard.primary),
-            _pairwise_details(group),
-        ))
+        parts.append(
+            raw_block(
+                f"<p>Split <code>{esc(group.split or '—')}</code>.</p>",
+                _group_table(group, leaderboard, context),
+                _group_chart(group, leaderboard.primary),
+                _pairwise_details(group),
+            )
+        )
     return "\n".join(parts)
 
 
@@ -239,8 +270,7 @@ def _group_table(group: Group, leaderboard: Leaderboard, context: SiteContext) -
         cells.append(Cell(f'<span class="crfm-win-rate">{esc(fmt(row.win_rate))}</span>', row.win_rate))
         cells.append(_indistinguishable_cell(group, row, leaderboard.primary))
         rows.append(cells)
-    headers = ["entry", *group.metrics, "instances", "win rate",
-               f"not significantly different ({leaderboard.primary})"]
+    headers = ["entry", *group.metrics, "instances", "win rate", f"not significantly different ({leaderboard.primary})"]
     return table(headers, rows, id=f"leaderboard-{paths.segment(group.scenario)}", data_scenario=group.scenario)
 
 
@@ -271,18 +301,24 @@ def _pairwise_details(group: Group) -> str:
                     cells.append(Cell("—" if a == b else "no shared instances"))
                     continue
                 verdict = "n.s." if not test.significant else "significant"
-                cells.append(Cell(
-                    f'<span class="crfm-{"ns" if not test.significant else "sig"}" title="{esc(test.method)}, '
-                    f'{test.num_pairs} paired instances">Δ {test.mean_difference:+.3f}, p = {test.p_value:.3g} ({verdict})</span>',
-                    test.p_value,
-                ))
+                cells.append(
+                    Cell(
+                        f'<span class="crfm-{"ns" if not test.significant else "sig"}" title="{esc(test.method)}, '
+                        f'{test.num_pairs} paired instances">Δ {test.mean_difference:+.3f}, p = {test.p_value:.3g} ({verdict})</span>',
+                        test.p_value,
+                    )
+                )
             rows.append(cells)
-        blocks.append(f"<p><strong>{esc(metric)}</strong>: row minus column.</p>" + table(["entry", *entries], rows, sortable=False))
+        blocks.append(
+            f"<p><strong>{esc(metric)}</strong>: row minus column.</p>"
+            + table(["entry", *entries], rows, sortable=False)
+        )
     methods = sorted({test.method for tests in group.tests.values() for test in tests.values() if test is not None})
     return (
         f"<details><summary>Paired tests between every two entries ({esc(', '.join(methods))}; "
         f"n.s. = not significant at p ≥ {ALPHA}, no multiple-comparison correction)</summary>"
-        + "".join(blocks) + "</details>"
+        + "".join(blocks)
+        + "</details>"
     )
 
 
@@ -303,8 +339,9 @@ def plots_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext)
             chart = shots_chart(f"{group.scenario}: {metric} against in-context examples", metric, series)
             figures.append('<figure class="crfm-figure crfm-shots">' + chart + "</figure>")
         else:
-            figures.append("<p>Accuracy against the number of in-context examples needs a model run with two or more "
-                           "adaptations (e.g. <code>adaptation=0shot</code> and <code>adaptation=5shot</code>).</p>")
+            figures.append(
+                "<p>Accuracy against the number of in-context examples needs a model run with two or more "
+                "adaptations (e.g. <code>adaptation=0shot</code> and <code>adaptation=5shot</code>).</p>"
+            )
         parts.append(raw_block(*figures))
     return "\n".join(parts)
-

@@ -50,12 +50,18 @@ def interval_chart(title: str, metric: str, items: list[tuple[str, Optional[Poin
     body = [f'<text x="{left}" y="16" font-weight="bold">{esc(title)}</text>']
     bottom = top + row_height * len(items)
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        body.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" y2="{bottom}" stroke="currentColor" stroke-opacity="0.15"/>')
+        body.append(
+            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{top - 6}" y2="{bottom}" stroke="currentColor" stroke-opacity="0.15"/>'
+        )
         body.append(f'<text x="{x(tick):.1f}" y="{bottom + 16}" text-anchor="middle">{tick:g}</text>')
-    body.append(f'<text x="{left + plot_width / 2:.1f}" y="{bottom + 30}" text-anchor="middle">{esc(metric)} (mean, 95% CI)</text>')
+    body.append(
+        f'<text x="{left + plot_width / 2:.1f}" y="{bottom + 30}" text-anchor="middle">{esc(metric)} (mean, 95% CI)</text>'
+    )
     for index, (label, point) in enumerate(items):
         y = top + row_height * index + row_height / 2
-        body.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end"><title>{esc(label)}</title>{esc(_short(label))}</text>')
+        body.append(
+            f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end"><title>{esc(label)}</title>{esc(_short(label))}</text>'
+        )
         if point is None:
             body.append(f'<text x="{left + 4}" y="{y + 4:.1f}" fill-opacity="0.6">no value</text>')
             continue
@@ -89,11 +95,15 @@ def shots_chart(title: str, metric: str, series: dict[str, list[tuple[int, Point
 
     body = [f'<text x="{left}" y="16" font-weight="bold">{esc(title)}</text>']
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        body.append(f'<line x1="{left}" x2="{left + plot_width}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="currentColor" stroke-opacity="0.15"/>')
+        body.append(
+            f'<line x1="{left}" x2="{left + plot_width}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="currentColor" stroke-opacity="0.15"/>'
+        )
         body.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
     for count in shots:
         body.append(f'<text x="{x(count):.1f}" y="{top + plot_height + 16}" text-anchor="middle">{count}</text>')
-    body.append(f'<text x="{left + plot_width / 2:.1f}" y="{top + plot_height + 32}" text-anchor="middle">in-context examples; y: {esc(metric)}</text>')
+    body.append(
+        f'<text x="{left + plot_width / 2:.1f}" y="{top + plot_height + 32}" text-anchor="middle">in-context examples; y: {esc(metric)}</text>'
+    )
     for index, (model, points) in enumerate(sorted(series.items())):
         color = PALETTE[index % len(PALETTE)]
         ordered = sorted(points, key=lambda item: item[0])
@@ -104,7 +114,9 @@ def shots_chart(title: str, metric: str, series: dict[str, list[tuple[int, Point
             tooltip = esc(f"{model}, {count} examples: {fmt(point.mean)} [{fmt(point.low)}, {fmt(point.high)}]")
             body.append(f"<g><title>{tooltip}</title>")
             if point.low is not None and point.high is not None:
-                body.append(f'<line x1="{x(count):.1f}" x2="{x(count):.1f}" y1="{y(point.low):.1f}" y2="{y(point.high):.1f}" stroke="{color}" stroke-width="2"/>')
+                body.append(
+                    f'<line x1="{x(count):.1f}" x2="{x(count):.1f}" y1="{y(point.low):.1f}" y2="{y(point.high):.1f}" stroke="{color}" stroke-width="2"/>'
+                )
             body.append(f'<circle cx="{x(count):.1f}" cy="{y(point.mean):.1f}" r="4" fill="{color}"/></g>')
         legend_y = top + 12 + 16 * index
         legend_x = left + plot_width + right + 10

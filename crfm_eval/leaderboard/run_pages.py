@@ -51,11 +51,13 @@ def run_page(run: Run, primary: str, context: SiteContext) -> str:
     parts.append("### Run\n")
     parts.append(raw_block(key_values(others)))
     parts.append("## Statistics\n")
-    parts.append(raw_block(
-        "<p>Every entry of <code>stats.json</code> and <code>execution_stats.json</code>; "
-        "95% intervals are Wilson's for proportions and Student's t otherwise.</p>",
-        _stats_table(run),
-    ))
+    parts.append(
+        raw_block(
+            "<p>Every entry of <code>stats.json</code> and <code>execution_stats.json</code>; "
+            "95% intervals are Wilson's for proportions and Student's t otherwise.</p>",
+            _stats_table(run),
+        )
+    )
     parts.append("## Manifest\n")
     parts.append(raw_block(key_values(list(_flatten("", run.manifest)))))
     if page_count:
@@ -65,7 +67,13 @@ def run_page(run: Run, primary: str, context: SiteContext) -> str:
             f"page {number}</a>: request states {start + 1}–{end}</li>"
             for number, start, end in _page_ranges(run)
         ]
-        parts.append(raw_block(f"<p>Correctness below is <code>{esc(primary)}</code>.</p><ul class=\"crfm-pages\">" + "".join(links) + "</ul>"))
+        parts.append(
+            raw_block(
+                f'<p>Correctness below is <code>{esc(primary)}</code>.</p><ul class="crfm-pages">'
+                + "".join(links)
+                + "</ul>"
+            )
+        )
     return "\n".join(parts)
 
 
@@ -73,13 +81,18 @@ def _stats_table(run: Run) -> str:
     rows = []
     for kind, entries in (("stats", run.stats), ("execution", run.execution_stats)):
         for stat in entries:
-            rows.append([
-                Cell(f"<code>{esc(stat.get('name'))}</code>", str(stat.get("name"))),
-                Cell(esc(stat.get("split")), str(stat.get("split"))),
-                Cell(esc(kind), kind),
-                Cell(esc(stat.get("count")), stat.get("count")),
-                *(Cell(esc(fmt(stat.get(key), 4)), stat.get(key)) for key in ("mean", "ci_low", "ci_high", "stddev", "min", "max", "sum")),
-            ])
+            rows.append(
+                [
+                    Cell(f"<code>{esc(stat.get('name'))}</code>", str(stat.get("name"))),
+                    Cell(esc(stat.get("split")), str(stat.get("split"))),
+                    Cell(esc(kind), kind),
+                    Cell(esc(stat.get("count")), stat.get("count")),
+                    *(
+                        Cell(esc(fmt(stat.get(key), 4)), stat.get(key))
+                        for key in ("mean", "ci_low", "ci_high", "stddev", "min", "max", "sum")
+                    ),
+                ]
+            )
     headers = ["name", "split", "file", "count", "mean", "ci_low", "ci_high", "stddev", "min", "max", "sum"]
     return table(headers, rows, id="run-stats")
 
@@ -100,7 +113,10 @@ def _page_ranges(run: Run) -> list[tuple[int, int, int]]:
 def instance_pages(run: Run, primary: str, context: SiteContext) -> dict[str, str]:
     """Source path -> Markdown of each page of the run's request states (INSTANCES_PER_PAGE a page)."""
     states = run.request_states()
-    values = {(str(entry.get("instance_id")), entry.get("train_trial_index")): entry.get("values", {}) for entry in run.per_instance()}
+    values = {
+        (str(entry.get("instance_id")), entry.get("train_trial_index")): entry.get("values", {})
+        for entry in run.per_instance()
+    }
     size = paths.INSTANCES_PER_PAGE
     count = -(-len(states) // size)
     pages = {}
@@ -114,7 +130,9 @@ def instance_pages(run: Run, primary: str, context: SiteContext) -> dict[str, st
         )
         body = [_pager(run, number, count, src, context)]
         body.append(
-            '<p class="crfm-legend">✓ right, ✗ wrong on <code>' + esc(primary) + "</code>; click an instance to open it. "
+            '<p class="crfm-legend">✓ right, ✗ wrong on <code>'
+            + esc(primary)
+            + "</code>; click an instance to open it. "
             '<button type="button" class="md-button crfm-toggle" data-crfm-toggle>Open all</button></p>'
         )
         for state in chunk:
@@ -136,7 +154,10 @@ def _pager(run: Run, number: int, count: int, src: str, context: SiteContext) ->
     items.append(f"page {number} of {count}")
     if number < count:
         items.append(page_link(number + 1, "next →"))
-    numbers = " ".join(page_link(target, str(target)) if target != number else f"<strong>{target}</strong>" for target in range(1, count + 1))
+    numbers = " ".join(
+        page_link(target, str(target)) if target != number else f"<strong>{target}</strong>"
+        for target in range(1, count + 1)
+    )
     return f'<nav class="crfm-pager">{" · ".join(items)}<br>{numbers}</nav>'
 
 
@@ -182,8 +203,14 @@ def _state_details(state: dict[str, Any], values: dict[str, float], primary: str
         f"({esc(', '.join(state.get('train_instance_ids') or []) or 'none')})"
         + (", <strong>truncated to fit</strong>" if state.get("prompt_truncated") else "")
     )
-    decoding = {key: request.get(key) for key in ("model", "temperature", "max_tokens", "stop_sequences", "num_completions") if key in request}
-    value_rows = [[Cell(f"<code>{esc(name)}</code>"), Cell(esc(fmt(value, 4)))] for name, value in sorted(values.items())]
+    decoding = {
+        key: request.get(key)
+        for key in ("model", "temperature", "max_tokens", "stop_sequences", "num_completions")
+        if key in request
+    }
+    value_rows = [
+        [Cell(f"<code>{esc(name)}</code>"), Cell(esc(fmt(value, 4)))] for name, value in sorted(values.items())
+    ]
     return (
         f'<details class="crfm-instance {css}" data-instance-id="{esc(instance.get("id"))}">{summary}'
         f"<p><strong>Input</strong> (split <code>{esc(instance.get('split'))}</code>)</p>{pre(instance.get('input', ''))}"

@@ -16,11 +16,11 @@ from pathlib import Path
 from cheroot import wsgi
 
 from crfm_eval.errors import UserError
+from crfm_eval.models.credentials import Credentials
+from crfm_eval.models.service import LocalService
 from crfm_eval.proxy.accounts import Accounts
-from crfm_eval.proxy.credentials import Credentials
 from crfm_eval.proxy.model_configs import DEFAULT_MODELS_DIR, load_model_specs
 from crfm_eval.proxy.server import create_app
-from crfm_eval.proxy.service import LocalService
 from crfm_eval.redaction import register_secret
 
 log = logging.getLogger("crfm_eval.proxy")

@@ -85,13 +85,19 @@ class Accounts:
 
     def get(self, username: str) -> Account:
         with self._lock:
-            row = self._db.execute("SELECT username, is_admin, quotas FROM accounts WHERE username = ?", (username,)).fetchone()
+            row = self._db.execute(
+                "SELECT username, is_admin, quotas FROM accounts WHERE username = ?", (username,)
+            ).fetchone()
         if row is None:
             raise AccountError(f"no account named {username!r}")
         return Account(row[0], bool(row[1]), json.loads(row[2]))
 
     def create(
-        self, username: str, is_admin: bool = False, quotas: Optional[dict[str, Any]] = None, api_key: Optional[str] = None
+        self,
+        username: str,
+        is_admin: bool = False,
+        quotas: Optional[dict[str, Any]] = None,
+        api_key: Optional[str] = None,
     ) -> str:
         """Create the account and return its key (the only time the key is seen); a new random key
         unless one is given."""
@@ -100,13 +106,16 @@ class Accounts:
         with self._lock:
             try:
                 self._db.execute(
-                    "INSERT INTO accounts VALUES (?, ?, ?, ?)", (username, hash_key(api_key), int(is_admin), json.dumps(checked))
+                    "INSERT INTO accounts VALUES (?, ?, ?, ?)",
+                    (username, hash_key(api_key), int(is_admin), json.dumps(checked)),
                 )
             except sqlite3.IntegrityError:
                 raise AccountError(f"an account named {username!r} exists already") from None
         return api_key
 
-    def update(self, username: str, is_admin: Optional[bool] = None, quotas: Optional[dict[str, Any]] = None) -> Account:
+    def update(
+        self, username: str, is_admin: Optional[bool] = None, quotas: Optional[dict[str, Any]] = None
+    ) -> Account:
         account = self.get(username)
         new_quotas = account.quotas if quotas is None else _check_quotas(quotas)
         new_admin = account.is_admin if is_admin is None else is_admin

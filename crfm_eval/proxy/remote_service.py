@@ -13,7 +13,7 @@ import requests
 
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable, to_jsonable
-from crfm_eval.proxy.service import Service
+from crfm_eval.models.service import Service
 from crfm_eval.states import Request, RequestResult
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -37,7 +37,11 @@ class RemoteService(Service):
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         try:
             response = self._session().request(
-                method, self.url + path, json=body, headers=headers, timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+                method,
+                self.url + path,
+                json=body,
+                headers=headers,
+                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
             )
         except requests.RequestException as error:
             raise UserError(

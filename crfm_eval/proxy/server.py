@@ -17,9 +17,9 @@ import dacite
 import crfm_eval
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable, to_jsonable
+from crfm_eval.models.clients.client import TIMEOUT_ERROR
+from crfm_eval.models.service import LocalService
 from crfm_eval.proxy.accounts import Account, AccountError, Accounts
-from crfm_eval.proxy.clients.client import TIMEOUT_ERROR
-from crfm_eval.proxy.service import LocalService
 from crfm_eval.states import Request
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """The manifest: which code, libraries and settings produced a run, and what it cost."""
 
 import platform
-from datetime import datetime, timezone
 import subprocess
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional

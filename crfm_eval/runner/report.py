@@ -27,6 +27,6 @@ def stats_table(stats: list[Stat]) -> str:
         interval = f"[{_number(stat.ci_low)}, {_number(stat.ci_high)}]"
         rows.append((stat.split, stat.name, str(stat.count), _number(stat.mean), interval))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

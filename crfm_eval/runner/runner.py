@@ -8,10 +8,10 @@ from crfm_eval.adaptation.adapter import GenerationAdapter
 from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor, failed_states
 from crfm_eval.metrics.metric import Metric, compute_stats
+from crfm_eval.models.credentials import Credentials
+from crfm_eval.models.service import LocalService, Service
 from crfm_eval.objects import create_object
-from crfm_eval.proxy.credentials import Credentials
 from crfm_eval.proxy.remote_service import RemoteService
-from crfm_eval.proxy.service import LocalService, Service
 from crfm_eval.runner.manifest import build_manifest
 from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
 from crfm_eval.runner.report import stats_table

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from crfm_eval.json_io import read_json, write_json
-from crfm_eval.proxy.shared_sqlite import file_lock
+from crfm_eval.models.shared_sqlite import file_lock
 from crfm_eval.runner.outputs import MANIFEST_FILE, RUN_SPEC_FILE, STATS_FILE
 from crfm_eval.sweeps.job_status import read_status
 

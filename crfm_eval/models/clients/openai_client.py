@@ -12,9 +12,9 @@ from typing import Any, Optional
 import openai
 
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients.approximate_tokens import approximate_tokens
-from crfm_eval.proxy.clients.client import Client, ClientError, UpstreamTimeout
-from crfm_eval.proxy.credentials import Credentials
+from crfm_eval.models.clients.approximate_tokens import approximate_tokens
+from crfm_eval.models.clients.client import Client, ClientError, UpstreamTimeout
+from crfm_eval.models.credentials import Credentials
 from crfm_eval.states import Completion, Request, RequestResult, Token
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -92,7 +92,7 @@ def _from_completion_choice(choice: Any) -> Completion:
     tokens = []
     if logprobs is not None and logprobs.tokens:
         top = logprobs.top_logprobs or [None] * len(logprobs.tokens)
-        for text, logprob, alternatives in zip(logprobs.tokens, logprobs.token_logprobs, top):
+        for text, logprob, alternatives in zip(logprobs.tokens, logprobs.token_logprobs, top, strict=False):
             tokens.append(Token(text, float(logprob or 0.0), dict(alternatives or {})))
     return Completion(choice.text, sum(t.logprob for t in tokens), tokens, choice.finish_reason)
 

@@ -11,11 +11,11 @@ from typing import Any, Optional
 
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable, to_jsonable
+from crfm_eval.models.cache import RequestCache, cache_key
+from crfm_eval.models.clients.client import Client
+from crfm_eval.models.credentials import Credentials
+from crfm_eval.models.in_flight import InFlight
 from crfm_eval.objects import create_object
-from crfm_eval.proxy.cache import RequestCache, cache_key
-from crfm_eval.proxy.clients.client import Client
-from crfm_eval.proxy.credentials import Credentials
-from crfm_eval.proxy.in_flight import InFlight
 from crfm_eval.specs import ModelSpec
 from crfm_eval.states import Request, RequestResult
 
@@ -37,14 +37,16 @@ class Service(ABC):
     def context_length(self, model: str) -> Optional[int]:
         """The model's context window in tokens, when its client knows it."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most services hold nothing to release
         """Release files and connections."""
 
 
 class LocalService(Service):
     """Holds the model clients and their caches in this process."""
 
-    def __init__(self, model_specs: list[ModelSpec], cache_dir: Path, credentials: Optional[Credentials] = None) -> None:
+    def __init__(
+        self, model_specs: list[ModelSpec], cache_dir: Path, credentials: Optional[Credentials] = None
+    ) -> None:
         self._specs = {spec.name: spec for spec in model_specs}
         self._cache_dir = cache_dir
         self._credentials = credentials or Credentials()

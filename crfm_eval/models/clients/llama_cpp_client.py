@@ -21,9 +21,9 @@ from typing import Any, Optional
 import numpy as np
 
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients.client import Client, ClientError
-from crfm_eval.proxy.clients.gguf_models import packaged_model_file
-from crfm_eval.proxy.clients.logprobs import choose_token, log_softmax, top_k
+from crfm_eval.models.clients.client import Client, ClientError
+from crfm_eval.models.clients.gguf_models import packaged_model_file
+from crfm_eval.models.clients.logprobs import choose_token, log_softmax, top_k
 from crfm_eval.states import Completion, Request, RequestResult, Token
 
 ECHO_CHUNK_ROWS = 64
@@ -83,7 +83,9 @@ class LlamaCppClient(Client):
         """`packaged_model` names a GGUF shipped in a PyPI package (see gguf_models.py); `model_path`
         is any GGUF file on disk. `n_threads` defaults to every core."""
         if (packaged_model is None) == (model_path is None):
-            raise UserError("Give the embedded model exactly one of model.args.packaged_model or model.args.model_path.")
+            raise UserError(
+                "Give the embedded model exactly one of model.args.packaged_model or model.args.model_path."
+            )
         self.path = packaged_model_file(packaged_model) if packaged_model else Path(model_path or "")
         if not self.path.is_file():
             raise UserError(f"model.args.model_path={self.path} is not a file; point it at a GGUF model.")
@@ -159,7 +161,9 @@ class LlamaCppClient(Client):
 
         llm = self._model.llm
         pointer = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
-        return np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(llm.n_vocab(),)).copy()
+        return np.ctypeslib.as_array(
+            ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(llm.n_vocab(),)
+        ).copy()
 
     def _generate(self, prompt_ids: list[int], request: Request, rng: np.random.Generator) -> Completion:
         import llama_cpp

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from sqlitedict import SqliteDict
 
-from crfm_eval.proxy.shared_sqlite import JOURNAL_MODE, LOCK_WAIT_SECONDS, prepare, retry_while_locked
+from crfm_eval.models.shared_sqlite import JOURNAL_MODE, LOCK_WAIT_SECONDS, prepare, retry_while_locked
 from crfm_eval.states import Request
 
 TABLE = "requests"

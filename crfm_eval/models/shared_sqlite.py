@@ -61,7 +61,9 @@ def prepare(path: Path, table: str) -> None:
         try:
             mode = connection.execute(f"PRAGMA journal_mode = {JOURNAL_MODE}").fetchone()[0]
             if mode.upper() != JOURNAL_MODE:
-                raise UserError(f"The cache {path} cannot use {JOURNAL_MODE} mode ({mode}); put execution.cache_dir on a local disk.")
+                raise UserError(
+                    f"The cache {path} cannot use {JOURNAL_MODE} mode ({mode}); put execution.cache_dir on a local disk."
+                )
             # The statement sqlitedict runs itself: on an existing table it is a no-op and takes no write lock.
             connection.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (key TEXT PRIMARY KEY, value BLOB)')
             connection.commit()

@@ -15,10 +15,10 @@ from ai21 import errors as ai21_errors
 from ai21.models.chat import ChatMessage
 
 from crfm_eval.errors import UserError
-from crfm_eval.proxy.clients.approximate_tokens import approximate_tokens
-from crfm_eval.proxy.clients.client import Client, ClientError, UpstreamTimeout
-from crfm_eval.proxy.clients.retrying import RetryAfterMemory, call_with_retries
-from crfm_eval.proxy.credentials import Credentials
+from crfm_eval.models.clients.approximate_tokens import approximate_tokens
+from crfm_eval.models.clients.client import Client, ClientError, UpstreamTimeout
+from crfm_eval.models.clients.retrying import RetryAfterMemory, call_with_retries
+from crfm_eval.models.credentials import Credentials
 from crfm_eval.states import Completion, Request, RequestResult
 
 AI21_URL = "https://api.ai21.com/studio/v1"
@@ -40,7 +40,9 @@ class AI21Client(Client):
         self._retry_after = RetryAfterMemory()
         http_client = httpx.Client(
             timeout=timeout_seconds,
-            event_hooks={"response": [lambda response: self._retry_after.remember(response.headers.get("Retry-After"))]},
+            event_hooks={
+                "response": [lambda response: self._retry_after.remember(response.headers.get("Retry-After"))]
+            },
         )
         # num_retries=1 is one attempt: the SDK treats 0 as "its default".
         self._client = SdkClient(

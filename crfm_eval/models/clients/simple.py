@@ -13,7 +13,7 @@ import random
 import re
 import time
 
-from crfm_eval.proxy.clients.client import Client
+from crfm_eval.models.clients.client import Client
 from crfm_eval.states import Completion, Request, RequestResult, Token
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -71,7 +71,10 @@ class SimpleClient(Client):
         pieces = self.tokenize(text)
         if len(pieces) > request.max_tokens:
             pieces, finish_reason = pieces[: request.max_tokens], "length"
-        tokens = [Token(piece, logprob if i == 0 else 0.0, {piece: logprob if i == 0 else 0.0}) for i, piece in enumerate(pieces)]
+        tokens = [
+            Token(piece, logprob if i == 0 else 0.0, {piece: logprob if i == 0 else 0.0})
+            for i, piece in enumerate(pieces)
+        ]
         if request.echo_prompt:
             tokens = [Token(piece, 0.0, {piece: 0.0}) for piece in self.tokenize(request.prompt)] + tokens
         return Completion(
