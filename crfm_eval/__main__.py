@@ -10,7 +10,6 @@ from omegaconf import DictConfig
 from crfm_eval.config_schema import register_schema, run_spec_from_config
 from crfm_eval.errors import UserError
 from crfm_eval.redaction import register_secret
-from crfm_eval.sweeps.job import run_job
 
 log = logging.getLogger("crfm_eval")
 
@@ -28,6 +27,10 @@ CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def hydra_main(config: DictConfig) -> None:
+    # Imported here, not at the top: `--help`, `--cfg` and a bad override need none of the run's
+    # machinery (scipy, model SDKs), and importing it first doubled the start-up time.
+    from crfm_eval.sweeps.job import run_job
+
     try:
         run_spec = run_spec_from_config(config)
         register_secret(run_spec.execution.api_key)
@@ -38,7 +41,11 @@ def hydra_main(config: DictConfig) -> None:
 
 
 def main() -> None:
-    hydra_main()
+    try:
+        hydra_main()
+    except KeyboardInterrupt:  # Ctrl-C before a run started (a run's own Ctrl-C ends in one line, status 130)
+        print("Interrupted before any run started; nothing to resume.", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,14 @@ def sample_in_context_examples(pool: list[Instance], count: int, rng: random.Ran
     return chosen
 
 
+def chosen_indices(count: int, max_count: Optional[int], seed: int) -> Optional[set[int]]:
+    """Which of `count` instances to keep: at most `max_count` positions drawn with `seed`, or None for all."""
+    if max_count is None or count <= max_count:
+        return None
+    return set(random.Random(seed).sample(range(count), max_count))
+
+
 def downsample(instances: list[Instance], max_count: Optional[int], seed: int) -> list[Instance]:
     """At most `max_count` instances drawn with `seed`, kept in their original order."""
-    if max_count is None or len(instances) <= max_count:
-        return instances
-    kept = sorted(random.Random(seed).sample(range(len(instances)), max_count))
-    return [instances[index] for index in kept]
+    chosen = chosen_indices(len(instances), max_count, seed)
+    return instances if chosen is None else [instance for index, instance in enumerate(instances) if index in chosen]

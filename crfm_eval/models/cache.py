@@ -1,20 +1,20 @@
-"""The persistent request cache: a sqlitedict file per model, keyed by everything that changes the answer.
+"""The persistent request cache: an sqlite file per model, keyed by everything that changes the answer.
 
 The key is canonical JSON (sorted keys, no spaces) of the model's name, the client's identity
 (class and whatever its `cache_identity` names, e.g. a base URL) and every field of the Request:
 the full prompt, every decoding parameter, the number of completions, the seed and the sample tag.
 Only successful results are stored, and each is committed before `put` returns, so a killed run
-never pays twice for a finished request.
+never pays twice for a finished request (puts of concurrent threads share a commit: see group_commit).
 """
 
 import dataclasses
 import json
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from sqlitedict import SqliteDict
-
+from crfm_eval.models.group_commit import GroupCommitWriter
 from crfm_eval.models.shared_sqlite import JOURNAL_MODE, LOCK_WAIT_SECONDS, prepare, retry_while_locked
 from crfm_eval.states import Request
 
@@ -32,40 +32,47 @@ def _encode(value: Any) -> str:
 
 class RequestCache:
     """Key -> JSON result, durable on `put`. Safe to share between threads and processes
-    (see `shared_sqlite` for how several processes share one file)."""
+    (see `shared_sqlite` for how several processes share one file, `group_commit` for how threads
+    share the writes). The file keeps sqlitedict's table layout (key TEXT, value as JSON text)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         retry_while_locked(lambda: prepare(path, TABLE), path)
-        self._db = retry_while_locked(self._open, path)
-        self._write_lock = threading.Lock()
+        self._select = f'SELECT value FROM "{TABLE}" WHERE key = ?'
+        self._readers = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._writer = GroupCommitWriter(path, TABLE, self._connect)
 
-    def _open(self) -> SqliteDict:
-        db = SqliteDict(
-            str(self.path),
-            tablename=TABLE,
-            journal_mode=JOURNAL_MODE,
-            autocommit=False,
-            encode=_encode,
-            decode=json.loads,
-            outer_stack=False,
-        )
-        db.conn.select_one(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
-        return db
+    def _connect(self) -> sqlite3.Connection:
+        # Closed by close(), from whichever thread calls it, once the threads that read are done.
+        connection = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_SECONDS, check_same_thread=False)
+        connection.execute(f"PRAGMA journal_mode = {JOURNAL_MODE}")
+        with self._connections_lock:
+            self._connections.append(connection)
+        return connection
+
+    def _reader(self) -> sqlite3.Connection:
+        connection = getattr(self._readers, "connection", None)
+        if connection is None:
+            connection = self._readers.connection = retry_while_locked(self._connect, self.path)
+        return connection
 
     def get(self, key: str) -> Optional[dict[str, Any]]:
-        return retry_while_locked(lambda: self._db.get(key), self.path)
+        reader = self._reader()
+        row = retry_while_locked(lambda: reader.execute(self._select, (key,)).fetchone(), self.path)
+        return None if row is None else json.loads(row[0])
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        with self._write_lock:
-            retry_while_locked(lambda: self._put(key, value), self.path)
-
-    def _put(self, key: str, value: dict[str, Any]) -> None:
-        self._db[key] = value
-        self._db.commit(blocking=True)
+        self._writer.put(key, _encode(value))
 
     def __len__(self) -> int:
-        return len(self._db)
+        reader = self._reader()
+        return retry_while_locked(lambda: reader.execute(f'SELECT COUNT(*) FROM "{TABLE}"').fetchone()[0], self.path)
 
     def close(self) -> None:
-        self._db.close()
+        self._writer.close()
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()

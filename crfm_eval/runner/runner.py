@@ -1,26 +1,46 @@
-"""The Runner controller: drives scenario -> adapter -> executor -> metric -> files for one RunSpec."""
+"""The Runner controller: drives scenario -> adapter -> executor -> metric -> files for one RunSpec.
+
+One pass, streaming: the adapter makes request states on demand, the executor hands back each
+with its result in request order, and the recorder writes it to the run folder and into the
+running stats before the next one. Memory stays that of the train pool and the states in flight,
+whatever the number of instances.
+"""
 
 import logging
 import time
 from pathlib import Path
 
-from crfm_eval.adaptation.adapter import GenerationAdapter
+from crfm_eval.adaptation.adapter import AdaptationPlan, GenerationAdapter
 from crfm_eval.errors import UserError
-from crfm_eval.execution.executor import Executor, failed_states
-from crfm_eval.metrics.metric import Metric, compute_stats
+from crfm_eval.execution.executor import Executor
+from crfm_eval.metrics.metric import Metric
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService, Service
 from crfm_eval.objects import create_object
-from crfm_eval.proxy.remote_service import RemoteService
-from crfm_eval.runner.manifest import build_manifest
-from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
+from crfm_eval.runner.manifest import ManifestFacts
+from crfm_eval.runner.outputs import run_dir_of, start_run_folder, write_manifest, write_stats
+from crfm_eval.runner.recorder import RunRecorder
 from crfm_eval.runner.report import stats_table
 from crfm_eval.runner.resume import completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
 from crfm_eval.specs import RunSpec
-from crfm_eval.states import ScenarioState, Stat
+from crfm_eval.states import Stat
 
 log = logging.getLogger(__name__)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the requests of a run were being made: how far it got."""
+
+    def __init__(self, kept: int, total: int, written: int, run_dir: Path) -> None:
+        super().__init__(kept, total, written, run_dir)
+        self.kept, self.total, self.written, self.run_dir = kept, total, written, run_dir
+
+    def __str__(self) -> str:
+        return (
+            f"Interrupted: {self.kept} of {self.total} requests finished and are kept (in the cache; "
+            f"{self.written} written to {self.run_dir}); run the same command again to resume."
+        )
 
 
 def create_service(run_spec: RunSpec) -> Service:
@@ -30,6 +50,8 @@ def create_service(run_spec: RunSpec) -> Service:
     """
     execution = run_spec.execution
     if execution.url:
+        from crfm_eval.proxy.remote_service import RemoteService  # only proxy runs pay for `requests`
+
         return RemoteService(execution.url, execution.api_key)
     credentials_file = Path(execution.credentials_file) if execution.credentials_file else None
     return LocalService([run_spec.model], Path(execution.cache_dir), Credentials.load(credentials_file))
@@ -44,40 +66,51 @@ def run(run_spec: RunSpec) -> list[Stat]:
         log.info("%s is already complete, skipping (force=true runs it again).", run_dir)
         return done
     mark_incomplete(run_dir)
+    facts = ManifestFacts.gather()  # git and library versions, looked up while the run goes on
     scenario = create_object(run_spec.scenario._target_, run_spec.scenario.args, Scenario, "scenario._target_")
     metric = create_object(run_spec.metric._target_, run_spec.metric.args, Metric, "metric._target_")
     instances = scenario.get_instances(Path(run_spec.data_dir))
-    log.info("%s: %d instances", run_spec.scenario.name, len(instances))
 
     service = create_service(run_spec)
+    recorder = None
     try:
         adapter = GenerationAdapter(run_spec.adaptation, run_spec.model, service, run_spec.seed)
-        scenario_state = adapter.adapt(instances, run_spec.max_eval_instances)
-        log.info("%d requests to %s", len(scenario_state.request_states), run_spec.model.name)
-        scenario_state = Executor(run_spec.execution, service).execute(scenario_state)
+        plan = adapter.plan(instances, run_spec.max_eval_instances)
+        log.info(
+            "%s: %d eval instances, %d requests to %s",
+            run_spec.scenario.name,
+            plan.num_eval_instances,
+            plan.num_requests,
+            run_spec.model.name,
+        )
+        start_run_folder(run_dir, run_spec)
+        recorder = RunRecorder(run_dir, metric)
+        execute_start = time.perf_counter()
+        _execute(run_spec, service, plan, recorder, run_dir)
+        execute_seconds = time.perf_counter() - execute_start
     finally:
         service.close()
+        if recorder is not None:
+            recorder.close()
 
-    per_instance_stats, stats, execution_stats = compute_stats(metric, scenario_state)
-    write_run_outputs(run_dir, run_spec, scenario_state, per_instance_stats, stats, execution_stats)
-    failures = failed_states(scenario_state.request_states)
-    write_manifest(run_dir, build_manifest(run_spec.seed, time.perf_counter() - start, _counts(scenario_state)))
+    stats, execution_stats = recorder.stats()
+    write_stats(run_dir, stats, execution_stats)
+    counts = recorder.counts()
+    timings = {"execute_seconds": execute_seconds, "wall_time_seconds": time.perf_counter() - start}
+    write_manifest(run_dir, facts.manifest(run_spec.seed, {**counts, **timings}))
     log.info("Results in %s\n%s", run_dir, stats_table(stats + execution_stats))
-    if failures:
-        first_error = failures[0].result.error if failures[0].result else "no result"
+    if recorder.num_failed_requests:
         raise UserError(
-            f"{len(failures)} of {len(scenario_state.request_states)} requests failed (first: {first_error}); "
+            f"{recorder.num_failed_requests} of {recorder.num_requests} requests failed (first: {recorder.first_error}); "
             "fix the cause and rerun the same command: finished requests come from the cache."
         )
     return stats
 
 
-def _counts(scenario_state: ScenarioState) -> dict[str, int]:
-    results = [state.result for state in scenario_state.request_states if state.result is not None]
-    return {
-        "num_instances": len({state.instance.id for state in scenario_state.request_states}),
-        "num_requests": len(scenario_state.request_states),
-        "num_cache_hits": sum(result.cached for result in results),
-        "num_model_calls": sum(not result.cached for result in results),
-        "num_failed_requests": sum(not result.success for result in results),
-    }
+def _execute(run_spec: RunSpec, service: Service, plan: AdaptationPlan, recorder: RunRecorder, run_dir: Path) -> None:
+    executor = Executor(run_spec.execution, service)
+    try:
+        for state in executor.execute(plan.request_states, plan.num_requests):
+            recorder.record(state)
+    except KeyboardInterrupt:
+        raise RunInterrupted(executor.num_succeeded, plan.num_requests, recorder.num_requests, run_dir) from None
