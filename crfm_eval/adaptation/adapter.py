@@ -111,6 +111,7 @@ class GenerationAdapter:
             instance,
             lambda text: self.service.tokenize(self.model_spec.name, text),
             self.max_sequence_length,
+            lambda text: self.service.count_tokens(self.model_spec.name, text),
         )
         request = Request(
             model=self.model_spec.name,

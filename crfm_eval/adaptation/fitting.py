@@ -6,7 +6,7 @@ the input (for BoolQ, the question) next to the answer prefix.
 """
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from crfm_eval.adaptation.prompt import build_prompt
 from crfm_eval.errors import UserError
@@ -30,7 +30,10 @@ def fit_prompt(
     eval_instance: Instance,
     tokenize: Tokenize,
     max_sequence_length: int,
+    count_tokens: Optional[Callable[[str], int]] = None,
 ) -> FittedPrompt:
+    """`count_tokens(text)` must equal `len(tokenize(text))`; a client may count faster than it tokenizes."""
+    count = count_tokens or (lambda text: len(tokenize(text)))
     budget = max_sequence_length - spec.max_tokens
     if budget <= 0:
         raise UserError(
@@ -39,7 +42,7 @@ def fit_prompt(
         )
     for kept in range(len(examples), -1, -1):
         text = build_prompt(spec, examples[:kept], eval_instance)
-        num_tokens = len(tokenize(text))
+        num_tokens = count(text)
         if num_tokens <= budget:
             return FittedPrompt(text, examples[:kept], num_tokens, truncated=False)
     # Even alone the eval instance is too long: drop tokens from the start of its input.
@@ -48,7 +51,7 @@ def fit_prompt(
     for extra in range(0, len(input_tokens) + 1, max(1, len(input_tokens) // 50)):
         shortened = "".join(input_tokens[min(len(input_tokens), overflow + extra) :])
         text = build_prompt(spec, [], eval_instance, shortened)
-        num_tokens = len(tokenize(text))
+        num_tokens = count(text)
         if num_tokens <= budget:
             return FittedPrompt(text, [], num_tokens, truncated=True)
     raise UserError(

@@ -64,10 +64,7 @@ class Executor:
         work: queue.SimpleQueue[Optional[_Job]] = queue.SimpleQueue()
         finished: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         stop = threading.Event()
-        workers = [
-            threading.Thread(target=self._work, args=(work, finished, stop), name=f"request-{index}", daemon=True)
-            for index in range(self.spec.num_threads)
-        ]
+        workers: list[threading.Thread] = []
         window: deque[_Job] = deque()
         limit = WINDOW_PER_THREAD * self.spec.num_threads
         source = iter(states)
@@ -82,8 +79,16 @@ class Executor:
                             break
                         if self.started_at is None:
                             self.started_at = time.perf_counter()
-                            for worker in workers:
-                                worker.start()
+                        hit = self.service.cached_result(state.request)
+                        if hit is not None:  # no hand-off to a thread for a cache hit: it would cost more
+                            window.append(_Job(state, hit, done=True))
+                            self._count(hit)
+                            continue
+                        if not workers:
+                            workers += [
+                                self._start_worker(index, work, finished, stop)
+                                for index in range(self.spec.num_threads)
+                            ]
                         window.append(_Job(state))
                         work.put(window[-1])
                     if not window:
@@ -101,6 +106,22 @@ class Executor:
             for _ in workers:
                 work.put(None)
 
+    def _count(self, result: RequestResult) -> None:
+        if result.success:
+            with self._count_lock:
+                self.num_succeeded += 1
+
+    def _start_worker(
+        self,
+        index: int,
+        work: "queue.SimpleQueue[Optional[_Job]]",
+        finished: "queue.SimpleQueue[_Job]",
+        stop: threading.Event,
+    ) -> threading.Thread:
+        worker = threading.Thread(target=self._work, args=(work, finished, stop), name=f"request-{index}", daemon=True)
+        worker.start()
+        return worker
+
     def _work(
         self, work: "queue.SimpleQueue[Optional[_Job]]", finished: "queue.SimpleQueue[_Job]", stop: threading.Event
     ) -> None:
@@ -113,9 +134,7 @@ class Executor:
             except BaseException as error:  # a bug, or a UserError from a proxy: raised in the caller's thread
                 job.error = error
             else:
-                if job.result.success:
-                    with self._count_lock:
-                        self.num_succeeded += 1
+                self._count(job.result)
             job.done = True
             finished.put(job)
 

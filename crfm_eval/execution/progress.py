@@ -9,9 +9,9 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
+# tqdm is imported only when a bar is shown: its logging helper pulls in asyncio (~70 ms of start-up).
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,11 @@ class Progress:
         self.total = total
         self.description = description
         self.done = 0
-        self._bar = tqdm(total=total, desc=description, unit="req") if enabled and sys.stderr.isatty() else None
+        self._bar: Any = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=description, unit="req")
         self._log_lines = enabled and self._bar is None
         self._last_log = time.monotonic()
 
@@ -49,6 +53,8 @@ def progress(total: int, description: str, enabled: bool = True) -> Iterator[Pro
     tracker = Progress(total, description, enabled)
     try:
         if tracker.shows_bar:
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
             with logging_redirect_tqdm():
                 yield tracker
         else:

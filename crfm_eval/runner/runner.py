@@ -59,7 +59,7 @@ def create_service(run_spec: RunSpec) -> Service:
 
 def run(run_spec: RunSpec) -> list[Stat]:
     """Evaluate one run and write its folder; returns its stats."""
-    start = time.perf_counter()
+    start, cpu_before_run = time.perf_counter(), time.process_time()
     run_dir = run_dir_of(run_spec)
     done = None if run_spec.force else completed_stats(run_dir, run_spec)
     if done is not None:
@@ -85,9 +85,12 @@ def run(run_spec: RunSpec) -> list[Stat]:
         )
         start_run_folder(run_dir, run_spec)
         recorder = RunRecorder(run_dir, metric)
-        execute_start = time.perf_counter()
+        execute_start, execute_cpu_start = time.perf_counter(), time.process_time()
         _execute(run_spec, service, plan, recorder, run_dir)
-        execute_seconds = time.perf_counter() - execute_start
+        execute_seconds, execute_cpu_seconds = (
+            time.perf_counter() - execute_start,
+            time.process_time() - execute_cpu_start,
+        )
     finally:
         service.close()
         if recorder is not None:
@@ -95,9 +98,15 @@ def run(run_spec: RunSpec) -> list[Stat]:
 
     stats, execution_stats = recorder.stats()
     write_stats(run_dir, stats, execution_stats)
-    counts = recorder.counts()
-    timings = {"execute_seconds": execute_seconds, "wall_time_seconds": time.perf_counter() - start}
-    write_manifest(run_dir, facts.manifest(run_spec.seed, {**counts, **timings}))
+    timings = {
+        "wall_time_seconds": time.perf_counter() - start,
+        "setup_seconds": execute_start - start,
+        "execute_seconds": execute_seconds,
+        "cpu_seconds_before_run": cpu_before_run,
+        "cpu_seconds": time.process_time(),
+        "execute_cpu_seconds": execute_cpu_seconds,
+    }
+    write_manifest(run_dir, facts.manifest(run_spec.seed, {**recorder.counts(), **timings}))
     log.info("Results in %s\n%s", run_dir, stats_table(stats + execution_stats))
     if recorder.num_failed_requests:
         raise UserError(
