@@ -28,6 +28,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def default_data_dir() -> str:
+    """$CRFM_EVAL_DATA_DIR, else ../shared/data beside the checkout (or beside a worktree's parent)."""
+    candidates = [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]
+    found = next((path for path in candidates if (path / "boolq" / "dev.jsonl").exists()), candidates[0])
+    return os.environ.get("CRFM_EVAL_DATA_DIR", str(found))
+
+
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(
         [sys.executable, str(REPO / "bench" / "fixed_latency_server.py"), "--latency", str(latency)],
@@ -77,9 +84,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--threads", type=int, nargs="+", default=[4, 16, 64])
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument(
-        "--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data"))
-    )
+    parser.add_argument("--data-dir", default=default_data_dir())
     args = parser.parse_args()
     server, base_url = start_server(args.latency)
     print(f"fixed-latency server at {base_url}, latency {args.latency * 1000:.0f} ms; {os.cpu_count()} cores")
