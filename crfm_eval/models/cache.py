@@ -7,7 +7,6 @@ Only successful results are stored, and each is committed before `put` returns, 
 never pays twice for a finished request (puts of concurrent threads share a commit: see group_commit).
 """
 
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -27,7 +26,9 @@ its commit: with requests answered in 50 ms that alone cost 10-30% of the reques
 
 
 def cache_key(model: str, client_identity: dict[str, Any], request: Request) -> str:
-    content = {"model": model, "client": client_identity, "request": dataclasses.asdict(request)}
+    # vars(), not dataclasses.asdict(): the same dict (Request's fields are plain values) without
+    # asdict's deep copy, which took half the time of building the key.
+    content = {"model": model, "client": client_identity, "request": vars(request)}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
