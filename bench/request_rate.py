@@ -11,7 +11,9 @@ requests per second: that is the physical limit. Printed per run:
 - execute: requests / the run's execute phase (from the first request sent to the last result
   stored; the manifest's `execute_seconds`), as a fraction of the limit;
 - whole command: requests / the wall time of the whole command (start-up, data, adaptation,
-  execution, metrics, output files), as a fraction of the limit.
+  execution, metrics, output files), as a fraction of the limit;
+- the CPU time the execute phase used per request (all threads): on a busy machine wall times
+  suffer first, and this says what one core could do.
 
 The load average is printed before and after every run: the machine may be shared.
 """
@@ -97,11 +99,14 @@ def main() -> None:
                 command, wall, manifest = one_run(base_url, args.data_dir, args.requests, threads)
                 calls = manifest["num_model_calls"]
                 execute = manifest["execute_seconds"]
+                cpu_per_request = manifest["execute_cpu_seconds"] / manifest["num_requests"]
                 print(
                     f"{threads:3d} threads: limit {limit:.0f} req/s | execute {calls / execute:.0f} req/s = "
                     f"{calls / execute / limit:.3f} of the limit ({execute:.2f} s) | whole command "
                     f"{calls / wall:.0f} req/s = {calls / wall / limit:.3f} ({wall:.2f} s) | "
-                    f"{calls} model calls | {before}; after: {load()}",
+                    f"{calls} model calls | execute CPU {cpu_per_request * 1000:.2f} ms/request (one core, "
+                    f"under the GIL, does at most {1 / cpu_per_request:.0f} req/s), whole command "
+                    f"{manifest['cpu_seconds']:.2f} s CPU | {before}; after: {load()}",
                     flush=True,
                 )
     finally:

@@ -20,10 +20,11 @@ import urllib.request
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+import orjson
 import urllib3
 
 from crfm_eval.errors import UserError
-from crfm_eval.models.clients.approximate_tokens import approximate_tokens
+from crfm_eval.models.clients.approximate_tokens import approximate_token_count, approximate_tokens
 from crfm_eval.models.clients.client import Client, ClientError, UpstreamTimeout
 from crfm_eval.models.clients.retrying import RetryAfterMemory, call_with_retries
 from crfm_eval.models.credentials import Credentials
@@ -85,6 +86,9 @@ class OpenAIClient(Client):
     def tokenize(self, text: str) -> list[str]:
         return approximate_tokens(text)
 
+    def count_tokens(self, text: str) -> int:
+        return approximate_token_count(text)
+
     def make_request(self, request: Request) -> RequestResult:
         top_k = min(request.top_k_per_token, MAX_TOP_LOGPROBS[self.api])
         body: dict[str, Any] = {
@@ -120,7 +124,7 @@ class OpenAIClient(Client):
         return self.base_url or OPENAI_URL
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        payload = json.dumps(body).encode()
+        payload = orjson.dumps(body)
 
         def once() -> urllib3.BaseHTTPResponse:
             response = self._http.request(
@@ -142,7 +146,7 @@ class OpenAIClient(Client):
         except urllib3.exceptions.HTTPError as error:
             raise ClientError(f"{type(error).__name__} from {self._where()}: {error}") from error
         try:
-            return json.loads(response.data)
+            return orjson.loads(response.data)
         except ValueError as error:
             raise ClientError(f"{self._where()} answered with invalid JSON ({error})") from error
 

