@@ -11,6 +11,9 @@ States are consumed lazily and results handed back in the order of the states, h
 `WINDOW_PER_THREAD` x `num_threads` states at once (in flight, or done and waiting for an earlier
 one): memory does not grow with the run, and the run's files are written in a deterministic order.
 
+A result the cache already holds is taken in this thread, without a hand-off to a worker (for a
+rerun from the cache the hand-off cost more than the lookup).
+
 Workers are daemon threads: on Ctrl-C (or any error) the executor stops handing out requests and
 returns at once, without waiting for the calls in flight (a model call can take a minute); their
 results are not used, and those that finish are in the cache for the next run.
@@ -20,7 +23,6 @@ import dataclasses
 import logging
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Optional
@@ -52,8 +54,6 @@ class Executor:
             raise UserError(f"execution.num_threads must be at least 1, not {spec.num_threads}.")
         self.spec = spec
         self.service = service
-        self.started_at: Optional[float] = None
-        """perf_counter() when the first request was handed to a thread."""
         self.num_succeeded = 0
         """Requests answered with success so far (results the cache keeps), including ones not yet handed back."""
         self._count_lock = threading.Lock()
@@ -77,8 +77,6 @@ class Executor:
                         if state is None:
                             exhausted = True
                             break
-                        if self.started_at is None:
-                            self.started_at = time.perf_counter()
                         hit = self.service.cached_result(state.request)
                         if hit is not None:  # no hand-off to a thread for a cache hit: it would cost more
                             window.append(_Job(state, hit, done=True))
