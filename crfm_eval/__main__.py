@@ -48,8 +48,14 @@ def hydra_main(config: DictConfig) -> None:
 def main() -> None:
     try:
         hydra_main()
-    except KeyboardInterrupt:  # Ctrl-C before a run started (a run's own Ctrl-C ends in one line, status 130)
-        print("Interrupted before any run started; nothing to resume.", file=sys.stderr)
+    except KeyboardInterrupt:
+        # Ctrl-C outside a run (start-up, or a launcher waiting for its job processes); a run
+        # interrupted in this process has already said what it kept, in one line, and exited.
+        print(
+            "Interrupted: finished requests are in the cache and complete runs are kept "
+            "(summary.json of the suite lists them); run the same command again to resume.",
+            file=sys.stderr,
+        )
         sys.exit(130)
 
 

@@ -12,7 +12,8 @@ States are consumed lazily and results handed back in the order of the states, h
 one): memory does not grow with the run, and the run's files are written in a deterministic order.
 
 A result the cache already holds is taken in this thread, without a hand-off to a worker (for a
-rerun from the cache the hand-off cost more than the lookup).
+rerun from the cache the hand-off cost more than the lookup), as long as the cache keeps having
+the results: a run that finds nothing there stops looking twice.
 
 Workers are daemon threads: on Ctrl-C (or any error) the executor stops handing out requests and
 returns at once, without waiting for the calls in flight (a model call can take a minute); their
@@ -34,6 +35,10 @@ from crfm_eval.specs import ExecutionSpec
 from crfm_eval.states import RequestResult, RequestState
 
 log = logging.getLogger(__name__)
+
+MISSES_BEFORE_LEAVING_HITS_TO_WORKERS = 64
+"""After this many cache misses in a row, this thread stops looking in the cache first (a cold
+run would look twice per request): the workers' own lookup still finds any hit."""
 
 WINDOW_PER_THREAD = 16
 """States held per thread: enough that one slow request (a retry after a 429) does not leave the
@@ -69,6 +74,7 @@ class Executor:
         limit = WINDOW_PER_THREAD * self.spec.num_threads
         source = iter(states)
         exhausted = False
+        misses = 0
         try:
             with progress(total, "requests", self.spec.progress) as tracker:
                 while True:
@@ -77,11 +83,14 @@ class Executor:
                         if state is None:
                             exhausted = True
                             break
-                        hit = self.service.cached_result(state.request)
-                        if hit is not None:  # no hand-off to a thread for a cache hit: it would cost more
-                            window.append(_Job(state, hit, done=True))
-                            self._count(hit)
-                            continue
+                        if misses < MISSES_BEFORE_LEAVING_HITS_TO_WORKERS:
+                            hit = self.service.cached_result(state.request)
+                            if hit is not None:  # no hand-off to a thread for a cache hit: it would cost more
+                                window.append(_Job(state, hit, done=True))
+                                self._count(hit)
+                                misses = 0
+                                continue
+                            misses += 1
                         if not workers:
                             workers += [
                                 self._start_worker(index, work, finished, stop)

@@ -110,9 +110,7 @@ class LocalService(Service):
     def make_request(self, request: Request) -> RequestResult:
         client, cache = self._client_and_cache(request.model)
         key = self._key(client, request)
-        stored = cache.get(key)
-        if stored is not None:
-            return self._cache_hit(stored)
+        # One cache lookup, in _call_once (a lookup binds and compares the whole key, prompt included).
         result, shared = self._in_flight.run(key, lambda: self._call_once(client, cache, key, request))
         if shared and result.success:  # another thread's call answered it: no upstream call for this one
             with self._lock:
