@@ -58,8 +58,8 @@ def _interrupted(run_spec: RunSpec, interrupt: KeyboardInterrupt) -> None:
     summary = write_summary(run_dir.parent)
     if isinstance(interrupt, RunInterrupted):
         progress = f"{interrupt.kept} of {interrupt.total} requests finished and are kept"
-    else:
-        progress = "no request had finished"
+    else:  # before the requests (loading data, adapting) or after them (stats, files)
+        progress = "finished requests are in the cache"
     if in_sweep():
         complete = [run["run_name"] for run in summary["runs"] if run["status"] == "complete"]
         line = (
@@ -70,6 +70,6 @@ def _interrupted(run_spec: RunSpec, interrupt: KeyboardInterrupt) -> None:
     elif isinstance(interrupt, RunInterrupted):
         line = str(interrupt)
     else:
-        line = f"Interrupted: {progress}; run the same command again to start over."
+        line = f"Interrupted: {progress}; run the same command again to resume."
     print(line, file=sys.stderr)
     raise SystemExit(130)
