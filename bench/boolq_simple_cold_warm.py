@@ -5,6 +5,7 @@
 Each run is the real command in a fresh process (Hydra start-up, data loading, adaptation, the
 cache, metrics and every output file included). Prints, for each run: wall time and instances/s,
 the CPU time the process used (user + system; less sensitive than wall time to a busy machine),
+its peak RSS,
 the manifest's phase times, and the load average before and after (the machine may be shared).
 Each of cold and warm runs `--repeats` times (a fresh output folder per cold run).
 """
@@ -12,7 +13,6 @@ Each of cold and warm runs `--repeats` times (a fresh output folder per cold run
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,9 +44,17 @@ def load() -> str:
     return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def cpu_of_children() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def timed_run(command: list[str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MB) of `command` run to completion in a fresh process."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)  # this process's own CPU and peak memory
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"the run failed:\n{errors.read().decode()}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def cold_then_warm(args: argparse.Namespace) -> None:
@@ -67,11 +75,8 @@ def cold_then_warm(args: argparse.Namespace) -> None:
         ]
         print("command:", " ".join(command[1:]))
         for label in ("cold", "warm"):
-            before, cpu = load(), cpu_of_children()
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO)
-            wall = time.perf_counter() - start
-            cpu = cpu_of_children() - cpu
+            before = load()
+            wall, cpu, peak = timed_run(command)
             manifest_path = next(Path(output_dir, "runs").glob("*/*/manifest.json"))
             manifest = json.loads(manifest_path.read_text())
             instances = manifest["num_instances"]
@@ -81,7 +86,7 @@ def cold_then_warm(args: argparse.Namespace) -> None:
                 if name in manifest
             )
             print(
-                f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU, {instances / wall:.0f} instances/s "
+                f"{label}: {wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {peak:.0f} MB, {instances / wall:.0f} instances/s "
                 f"({instances} instances, {manifest['num_model_calls']} model calls, "
                 f"{manifest['num_cache_hits']} cache hits; inside the run: {manifest['wall_time_seconds']:.2f} s wall, "
                 f"{phases}) | {before}; after: {load()}",

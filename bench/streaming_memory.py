@@ -63,7 +63,8 @@ def one_run(size: int, threads: int, adaptation: str, folder: Path) -> tuple[flo
     ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(BENCH)])}
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = open(folder / f"stderr_{size}.txt", "w+b")  # not a pipe: a full pipe would block the run
+    process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     samples = []
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)  # the exact peak of this one process
@@ -74,8 +75,11 @@ def one_run(size: int, threads: int, adaptation: str, folder: Path) -> tuple[flo
         time.sleep(0.25)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
+    errors.seek(0)
+    message = errors.read().decode()
+    errors.close()
     if process.returncode != 0:
-        raise SystemExit(f"the run failed:\n{process.stderr.read().decode() if process.stderr else ''}")
+        raise SystemExit(f"the run failed:\n{message}")
     manifest = json.loads(next((folder / f"outputs_{size}").glob("runs/*/*/manifest.json")).read_text())
     return usage.ru_maxrss / 1024, samples, wall, usage.ru_utime + usage.ru_stime, manifest
 
