@@ -42,6 +42,8 @@ ALPHABET = [
 def test_count_equals_the_number_of_tokens(tokenize, count):
     rng = random.Random(16)
     texts = ["", " ", "a", "a ", " a", "Answer: Yes\n", "Passage: one, two.\nQuestion: Is it?\nAnswer:"]
+    # Paragraph breaks (the approximate count adds up paragraphs), at the ends and doubled.
+    texts += ["\n\n", "\n\n\n", "a\n\nb", "a \n\n b", "a.\n\n.b", "\n\na", "a\n\n", "x\n\n\n\ny", "é\n\n\u00a0\n\n!"]
     texts += ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 24))) for _ in range(20_000)]
     for text in texts:
         assert count(text) == len(tokenize(text)), repr(text)
