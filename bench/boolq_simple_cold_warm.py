@@ -7,7 +7,9 @@ cache, metrics and every output file included). Prints, for each run: wall time 
 the CPU time the process used (user + system; less sensitive than wall time to a busy machine),
 its peak RSS,
 the manifest's phase times, and the load average before and after (the machine may be shared).
-Each of cold and warm runs `--repeats` times (a fresh output folder per cold run).
+Each of cold and warm runs `--repeats` times (a fresh output folder per cold run). `--checkout
+/work/main` runs another checkout's code with the same command: run both, alternating, to compare
+versions under the same load.
 """
 
 import argparse
@@ -34,21 +36,27 @@ def main() -> None:
     parser.add_argument("--data-dir", default=default_data_dir())
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--checkout", type=Path, default=REPO, help="run this checkout's code (e.g. /work/main, to compare versions)"
+    )
     args = parser.parse_args()
     for _ in range(args.repeats):
         cold_then_warm(args)
-    print(f"reproduce: python bench/boolq_simple_cold_warm.py --threads {args.threads} --repeats {args.repeats}")
+    print(
+        f"reproduce: python bench/boolq_simple_cold_warm.py --threads {args.threads} --repeats {args.repeats} "
+        f"--checkout {args.checkout}"
+    )
 
 
 def load() -> str:
     return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def timed_run(command: list[str]) -> tuple[float, float, float]:
+def timed_run(command: list[str], checkout: Path) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS MB) of `command` run to completion in a fresh process."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
+        process = subprocess.Popen(command, cwd=checkout, stdout=subprocess.DEVNULL, stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)  # this process's own CPU and peak memory
         wall = time.perf_counter() - start
         if os.waitstatus_to_exitcode(status) != 0:
@@ -76,7 +84,7 @@ def cold_then_warm(args: argparse.Namespace) -> None:
         print("command:", " ".join(command[1:]))
         for label in ("cold", "warm"):
             before = load()
-            wall, cpu, peak = timed_run(command)
+            wall, cpu, peak = timed_run(command, args.checkout)
             manifest_path = next(Path(output_dir, "runs").glob("*/*/manifest.json"))
             manifest = json.loads(manifest_path.read_text())
             instances = manifest["num_instances"]

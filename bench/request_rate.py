@@ -16,6 +16,8 @@ requests per second: that is the physical limit. Printed per run:
   suffer first, and this says what one core could do.
 
 The load average is printed before and after every run: the machine may be shared.
+`--checkout /work/main` runs another checkout's code (versions before issue 16 report only the
+whole command: their manifest has no phase times).
 """
 
 import argparse
@@ -55,7 +57,7 @@ def load() -> str:
     return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def one_run(base_url: str, data_dir: str, requests: int, threads: int) -> tuple[list[str], float, dict]:
+def one_run(base_url: str, data_dir: str, requests: int, threads: int, checkout: Path) -> tuple[list[str], float, dict]:
     with tempfile.TemporaryDirectory(prefix="crfm_eval_rate_") as output_dir:
         command = [
             sys.executable,
@@ -72,7 +74,7 @@ def one_run(base_url: str, data_dir: str, requests: int, threads: int) -> tuple[
             f"output_dir={output_dir}",
         ]
         start = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+        completed = subprocess.run(command, capture_output=True, text=True, cwd=checkout)
         wall = time.perf_counter() - start
         if completed.returncode != 0:
             raise SystemExit(f"the run failed:\n{completed.stdout}{completed.stderr}")
@@ -86,6 +88,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--threads", type=int, nargs="+", default=[4, 16, 64])
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--checkout", type=Path, default=REPO, help="run this checkout's code (e.g. /work/main, to compare versions)"
+    )
     parser.add_argument("--data-dir", default=default_data_dir())
     args = parser.parse_args()
     server, base_url = start_server(args.latency)
@@ -96,17 +101,25 @@ def main() -> None:
             for threads in args.threads:
                 limit = threads / args.latency
                 before = load()
-                command, wall, manifest = one_run(base_url, args.data_dir, args.requests, threads)
+                command, wall, manifest = one_run(base_url, args.data_dir, args.requests, threads, args.checkout)
                 calls = manifest["num_model_calls"]
-                execute = manifest["execute_seconds"]
-                cpu_per_request = manifest["execute_cpu_seconds"] / manifest["num_requests"]
+                execute = manifest.get("execute_seconds")  # absent in versions before issue 16
+                if execute is not None:
+                    cpu_per_request = manifest["execute_cpu_seconds"] / manifest["num_requests"]
+                    inside = (
+                        f"execute {calls / execute:.0f} req/s = {calls / execute / limit:.3f} of the limit "
+                        f"({execute:.2f} s) | "
+                    )
+                    cpu = (
+                        f" | execute CPU {cpu_per_request * 1000:.2f} ms/request (one core, under the GIL, does "
+                        f"at most {1 / cpu_per_request:.0f} req/s), whole command {manifest['cpu_seconds']:.2f} s CPU"
+                    )
+                else:
+                    inside, cpu = "", ""
                 print(
-                    f"{threads:3d} threads: limit {limit:.0f} req/s | execute {calls / execute:.0f} req/s = "
-                    f"{calls / execute / limit:.3f} of the limit ({execute:.2f} s) | whole command "
+                    f"{threads:3d} threads: limit {limit:.0f} req/s | {inside}whole command "
                     f"{calls / wall:.0f} req/s = {calls / wall / limit:.3f} ({wall:.2f} s) | "
-                    f"{calls} model calls | execute CPU {cpu_per_request * 1000:.2f} ms/request (one core, "
-                    f"under the GIL, does at most {1 / cpu_per_request:.0f} req/s), whole command "
-                    f"{manifest['cpu_seconds']:.2f} s CPU | {before}; after: {load()}",
+                    f"{calls} model calls{cpu} | {before}; after: {load()}",
                     flush=True,
                 )
     finally:
@@ -116,7 +129,7 @@ def main() -> None:
     print(f"each run: {shown} model.args.base_url=<server> output_dir=<fresh folder>")
     print(
         f"reproduce: python bench/request_rate.py --latency {args.latency} --requests {args.requests} "
-        f"--threads {' '.join(map(str, args.threads))} --repeats {args.repeats}"
+        f"--threads {' '.join(map(str, args.threads))} --repeats {args.repeats} --checkout {args.checkout}"
     )
 
 
