@@ -1,15 +1,15 @@
-"""The models a proxy serves: every model config of a folder (by default the repo's conf/model)."""
+"""The models a proxy serves: every model config of a folder (by default the packaged conf/model)."""
 
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from crfm_eval.config_schema import mutable_twin
+from crfm_eval.config_schema import conf_dir, mutable_twin
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable
 from crfm_eval.specs import ModelSpec
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "conf" / "model"
+DEFAULT_MODELS_DIR = conf_dir() / "model"
 
 
 def load_model_specs(models_dir: Path) -> list[ModelSpec]:
