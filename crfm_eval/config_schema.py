@@ -55,7 +55,7 @@ def mutable_twin(spec_class: type) -> type:
     fields = []
     for spec_field in dataclasses.fields(spec_class):
         field_type = hints[spec_field.name]
-        if dataclasses.is_dataclass(field_type):
+        if isinstance(field_type, type) and dataclasses.is_dataclass(field_type):
             field_type = mutable_twin(field_type)
         fields.append(
             (
@@ -104,7 +104,7 @@ def _unchecked_run_spec(config: DictConfig) -> RunSpec:
             continue  # Hydra's own node (present when composed with return_hydra_config=True)
         node = config._get_node(key)
         if OmegaConf.is_config(node):
-            data[str(key)] = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)  # type: ignore[arg-type]
+            data[str(key)] = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
         else:
             data[str(key)] = config[key]
     # One folder, however it is spelled: `../shared/data` and `/work/shared/data` are one run.
@@ -124,7 +124,9 @@ def _hydra_node(root: DictConfig) -> Optional[DictConfig]:
     if "hydra" in root:
         return root.hydra
     if HydraConfig.initialized():
-        return HydraConfig.get()
+        node = HydraConfig.get()  # typed as the HydraConf dataclass; a DictConfig at run time
+        assert isinstance(node, DictConfig)
+        return node
     return None
 
 

@@ -128,6 +128,6 @@ class RedactingStream:
 def protect_terminal() -> None:
     """Wrap sys.stdout and sys.stderr (once) so that no registered secret is printed."""
     if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = RedactingStream(sys.stdout)
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr)

@@ -123,7 +123,7 @@ class LlamaCppClient(Client):
                 f"it exceeds the context of {self.n_ctx}"
             )
         prompt_tokens = self._prompt_tokens(prompt_ids, request.top_k_per_token) if request.echo_prompt else []
-        completions = []
+        completions: list[Completion] = []
         with self._model.lock:
             start = time.perf_counter()  # model time only, not the wait for the lock
             for index in range(request.num_completions):
