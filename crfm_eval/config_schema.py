@@ -9,9 +9,9 @@ folder before it creates it, so the name can hold every setting that tells this 
 defaults of its config groups (`crfm_eval.runner.identity`).
 """
 
-import copy
 import dataclasses
 import functools
+import json
 import os
 import typing
 from pathlib import Path
@@ -114,7 +114,8 @@ def _unchecked_run_spec(config: DictConfig) -> RunSpec:
 
 def _without_name(config: DictConfig) -> RunSpec:
     """The RunSpec of `config` with a placeholder run name (the settings the name is made of)."""
-    copied = copy.deepcopy(config)
+    # Only the run's keys are copied: Hydra's own node is large, and the run's values do not refer to it.
+    copied = OmegaConf.masked_copy(config, [str(key) for key in config if key != "hydra"])
     with read_write(copied), open_dict(copied):
         copied.run_name = _NAME_PLACEHOLDER
     return _unchecked_run_spec(copied)
@@ -130,21 +131,45 @@ def _hydra_node(root: DictConfig) -> Optional[DictConfig]:
     return None
 
 
+_names: dict[tuple[Any, ...], str] = {}
+"""Names already computed in this process, by everything that determines the composed config: Hydra
+resolves `run_name` several times per run (to check it, to make the folder, in the job)."""
+
+
 def _automatic_run_name(*, _root_: DictConfig) -> str:
     hydra_node = _hydra_node(_root_)
     if hydra_node is None or not GlobalHydra.instance().is_initialized():
         raise UserError("The automatic run_name needs Hydra's config (compose with return_hydra_config=True).")
-    choices = OmegaConf.to_container(hydra_node.runtime.choices)
-    assert isinstance(choices, dict)
-    parsed = OverridesParser.create().parse_overrides(list(hydra_node.overrides.task))
-    group_overrides = tuple(override.input_line for override in parsed if override.key_or_group in choices)
-    reference = _reference_spec(str(hydra_node.job.config_name), tuple(hydra_node.overrides.hydra), group_overrides)
-    return run_name(_without_name(_root_), reference)
+    task_overrides = tuple(hydra_node.overrides.task)
+    hydra_overrides = tuple(hydra_node.overrides.hydra)
+    config_name = str(hydra_node.job.config_name)
+    sources = json.dumps(OmegaConf.to_container(hydra_node.runtime.config_sources), sort_keys=True)
+    # The reference depends on the same inputs as the run: the search path, the folder (data_dir is
+    # made absolute) and the environment (`${oc.env:...}` defaults).
+    context = (sources, os.getcwd(), frozenset(os.environ.items()))
+    key = (config_name, hydra_overrides, task_overrides, context)
+    if key not in _names:
+        choices = OmegaConf.to_container(hydra_node.runtime.choices)
+        assert isinstance(choices, dict)
+        parsed = OverridesParser.create().parse_overrides(list(task_overrides))
+        group_overrides = tuple(override.input_line for override in parsed if override.key_or_group in choices)
+        actual = _without_name(_root_)
+        if len(group_overrides) == len(parsed):  # no key override: the groups' defaults, nothing to append
+            reference = actual
+        else:
+            reference = _reference_spec(config_name, hydra_overrides, group_overrides, context)
+        if len(_names) > 1024:
+            _names.clear()
+        _names[key] = run_name(actual, reference)
+    return _names[key]
 
 
 @functools.lru_cache(maxsize=64)
-def _reference_spec(config_name: str, hydra_overrides: tuple[str, ...], group_overrides: tuple[str, ...]) -> RunSpec:
-    """The RunSpec the same config groups give without any key override (same search path too)."""
+def _reference_spec(
+    config_name: str, hydra_overrides: tuple[str, ...], group_overrides: tuple[str, ...], context: tuple[Any, ...]
+) -> RunSpec:
+    """The RunSpec the same config groups give without any key override, in the same `context`
+    (search path, folder, environment: part of the cache key only)."""
     loader = GlobalHydra.instance().config_loader()
     config = loader.load_configuration(
         config_name=config_name, overrides=[*hydra_overrides, *group_overrides], run_mode=RunMode.RUN
