@@ -4,14 +4,13 @@ import json
 
 import pytest
 import requests
-from conftest import run_cli
+from conftest import run_cli, run_folder
 from proxy_helpers import free_port, proxy_process, write_models
 
 from crfm_eval.runner.readers import iter_request_states
 
 ADMIN_KEY = "admin-key-e2e-51c2"
 COMMAND = ("scenario=boolq", "adaptation=5shot", "model=simple", "max_eval_instances=20")
-RUN = "runs/default/boolq_5shot_simple--deterministic"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def proxy(tmp_path_factory):
 
 
 def _outputs(folder):
-    run_dir = folder / "outputs" / RUN
+    run_dir = run_folder(folder / "outputs")
     states = list(iter_request_states(run_dir))
     stats = [s for s in json.loads((run_dir / "stats.json").read_text()) if s["name"] != "inference_runtime"]
     return states, stats, run_dir

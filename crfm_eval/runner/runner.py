@@ -23,7 +23,7 @@ from crfm_eval.runner.manifest import ManifestFacts
 from crfm_eval.runner.outputs import run_dir_of, start_run_folder, write_manifest, write_stats
 from crfm_eval.runner.recorder import RunRecorder
 from crfm_eval.runner.report import stats_table
-from crfm_eval.runner.resume import completed_stats, mark_incomplete
+from crfm_eval.runner.resume import check_same_run, completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
 from crfm_eval.specs import RunSpec
 from crfm_eval.states import Stat
@@ -86,6 +86,7 @@ def run(run_spec: RunSpec) -> list[Stat]:
     """Evaluate one run and write its folder; returns its stats."""
     start, cpu_before_run = time.perf_counter(), time.process_time()
     run_dir = run_dir_of(run_spec)
+    check_same_run(run_dir, run_spec)
     done = None if run_spec.force else completed_stats(run_dir, run_spec)
     if done is not None:
         log.info("%s is already complete, skipping (force=true runs it again).", run_dir)
