@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, TESTS
+from conftest import REPO, TESTS, run_folder
 from test_resume import calls, committed
 
 SUITE = Path("runs/default")
@@ -80,11 +80,9 @@ def test_ctrl_c_in_a_sweep_says_which_runs_are_complete(tmp_path, shared_data):
     assert process.returncode == 130
     assert "Traceback" not in stdout + stderr
     last_line = stderr.strip().splitlines()[-1]
-    assert last_line.startswith("Sweep interrupted in boolq_5shot_simple--deterministic (")
-    assert "1 run(s) of suite default complete (boolq_0shot_simple--deterministic)" in last_line
+    zero_shot, five_shot = (run_folder(output_dir, adaptation=name).name for name in ("0shot", "5shot"))
+    assert last_line.startswith(f"Sweep interrupted in {five_shot} (")
+    assert f"1 run(s) of suite default complete ({zero_shot})" in last_line
     assert last_line.endswith("run the same command again to resume (complete runs are skipped).")
     summary = json.loads((output_dir / SUITE / "summary.json").read_text())
-    assert {run["run_name"]: run["status"] for run in summary["runs"]} == {
-        "boolq_0shot_simple--deterministic": "complete",
-        "boolq_5shot_simple--deterministic": "partial",
-    }
+    assert {run["run_name"]: run["status"] for run in summary["runs"]} == {zero_shot: "complete", five_shot: "partial"}

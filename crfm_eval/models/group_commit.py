@@ -14,6 +14,7 @@ A put whose key or value cannot be stored as UTF-8 text (a lone surrogate) fails
 before it joins a batch, so one bad request never fails another's put.
 """
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -72,7 +73,7 @@ class GroupCommitWriter:
                 if not batch:
                     return  # closed, and nothing left to write
                 try:
-                    retry_while_locked(lambda rows=batch: self._commit(connection, rows), self._path)
+                    retry_while_locked(functools.partial(self._commit, connection, batch), self._path)
                 except BaseException as error:  # a storage failure concerns exactly this batch's rows
                     for _, _, done in batch:
                         done.set_exception(error)

@@ -54,12 +54,10 @@ def call_with_retries(
     except Exception as error:
         if attempts <= 1 or not is_retryable(error):
             raise
-    exponential = tenacity.wait_exponential(multiplier=base_wait, max=max_wait)
 
     def wait_after(failed_attempts: int) -> float:
-        state = tenacity.RetryCallState(None, None, (), {})
-        state.attempt_number = failed_attempts
-        return min(max_wait, max(exponential(state), retry_after() or 0.0))
+        """tenacity's wait_exponential (base_wait x 2^(n-1), at most max_wait), or Retry-After if longer."""
+        return min(max_wait, max(base_wait * 2 ** (failed_attempts - 1), retry_after() or 0.0))
 
     time.sleep(wait_after(1))
     retrying = tenacity.Retrying(
