@@ -1,6 +1,7 @@
 """Running a real proxy for tests: `python -m crfm_eval.proxy` (gunicorn) as a process on 127.0.0.1."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -44,6 +45,14 @@ def wait_until_up(url: str, seconds: float = 60, process: Optional[subprocess.Po
     raise AssertionError(f"{url} did not come up within {seconds} s")
 
 
+def wait_for_workers(log_file: Path, workers: int, seconds: float = 60) -> None:
+    """Until every worker has booted (the first one answers before the others are up)."""
+    deadline = time.monotonic() + seconds
+    while len(set(re.findall(r"Booting worker with pid: (\d+)", log_file.read_text()))) < workers:
+        assert time.monotonic() < deadline, f"{workers} workers did not start within {seconds} s"
+        time.sleep(0.05)
+
+
 @contextmanager
 def proxy_process(
     base_dir: Path,
@@ -64,6 +73,7 @@ def proxy_process(
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(url + "/api/general_info", process=process)
+            wait_for_workers(log_file, workers)
             yield url
         finally:
             process.terminate()
