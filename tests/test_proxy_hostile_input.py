@@ -102,8 +102,12 @@ def raw_exchange(url: str, head: str, body: bytes = b"") -> tuple[int, bytes]:
 
 @pytest.mark.parametrize(
     "length, status, naming",
-    [("-5", 400, b"CONTENT-LENGTH"), ("abc", 400, b"CONTENT-LENGTH"), ("1e3", 400, b"CONTENT-LENGTH"),
-     ("99999999999999999999999", 413, b"LARGER THAN")],
+    [
+        ("-5", 400, b"CONTENT-LENGTH"),
+        ("abc", 400, b"CONTENT-LENGTH"),
+        ("1e3", 400, b"CONTENT-LENGTH"),
+        ("99999999999999999999999", 413, b"LARGER THAN"),
+    ],
 )
 def test_a_bad_content_length_is_refused(proxy, length, status, naming):
     """Reproduction 3: `Content-Length: -5` was a 500. gunicorn refuses malformed lengths before the
@@ -195,7 +199,11 @@ def test_a_whole_number_where_a_number_is_asked_is_the_same_request(proxy):
     """`"temperature": 0` (as JavaScript writes 0.0) is the request `0.0` is: same cache entry."""
     prompt = "Q: int or float\nA: same\n\nQ: int or float\nA:"
     first = post(proxy, "/api/request", {"request": {"model": MODEL, "prompt": prompt, "temperature": 0.0}})
-    second = post(proxy, "/api/request", raw=f'{{"request": {{"model": "{MODEL}", "prompt": {json.dumps(prompt)}, "temperature": 0}}}}'.encode())
+    second = post(
+        proxy,
+        "/api/request",
+        raw=f'{{"request": {{"model": "{MODEL}", "prompt": {json.dumps(prompt)}, "temperature": 0}}}}'.encode(),
+    )
     assert first.status_code == second.status_code == 200 and second.json()["cached"] is True
 
 

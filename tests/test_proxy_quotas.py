@@ -25,7 +25,9 @@ def proxy(tmp_path_factory):
 
 def new_account(url: str, username: str, quotas: dict) -> str:
     response = requests.post(
-        url + "/api/account", json={"username": username, "quotas": quotas}, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        url + "/api/account",
+        json={"username": username, "quotas": quotas},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
     )
     assert response.status_code == 201, response.text
     return response.json()["api_key"]

@@ -60,6 +60,9 @@ def add_account_routes(app: bottle.Bottle, api: "Api") -> None:
     @app.get("/api/account")
     def get_account() -> dict[str, Any]:
         account = api.authenticated()
+        unknown = sorted(set(bottle.request.query) - {"username"})
+        if unknown:
+            refuse(400, f"unknown query parameter(s) {', '.join(unknown)}; only 'username' is read")
         raw = bottle.request.query.get("username")  # as WSGI gives it: the URL's bytes as latin-1
         username = account.username
         if raw:

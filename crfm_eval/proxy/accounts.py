@@ -106,6 +106,9 @@ class Accounts:
             connection = sqlite3.connect(
                 str(self.path), timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False
             )
+            # WAL with NORMAL sync: a commit survives the proxy's crash, and only a power loss can lose
+            # the last commits; without it every charge waits for two fsyncs (reserve and settle).
+            connection.execute("PRAGMA synchronous=NORMAL")
             with self._connections_lock:
                 self._connections.append(connection)
             self._local.connection = connection
