@@ -2,23 +2,28 @@
 evaluation jobs (Hydra's submitit launcher, 3 processes at once) sharing one proxy as their cache."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from conftest import run_cli
+from conftest import REPO, run_cli
 from proxy_helpers import simple_proxy
 
 import crfm_eval
+from crfm_eval.models.cache import RequestCache
+from crfm_eval.proxy.accounts import Accounts
 from crfm_eval.proxy.limits import LIMITS
 from crfm_eval.proxy.server import OPENAPI_FILE
 
 ADMIN_KEY = "admin-key-operations-77c0"
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CLF_WITH_LATENCY = re.compile(
-    r'^(?P<host>\S+) - (?P<user>\S+) \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] '
+    r"^(?P<host>\S+) - (?P<user>\S+) \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "
     r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.1" (?P<status>\d{3}) (?P<size>\d+|-) (?P<ms>\d+\.\d{2})$'
 )
 
@@ -153,3 +158,35 @@ def test_three_evaluation_jobs_share_one_proxy_as_their_cache(proxy, tmp_path, s
     assert rerun.returncode == 0, rerun.stderr
     after = requests.get(url + "/api/account", headers={"Authorization": f"Bearer {key}"}, timeout=30).json()
     assert after["usage"]["test"]["requests"]["total"] == calls
+
+
+def test_backup_while_serving_copies_accounts_and_cache(proxy, tmp_path):
+    url, folder, _ = proxy
+    key = requests.post(url + "/api/account", json={"username": "backed-up"}, headers=AUTH, timeout=30).json()[
+        "api_key"
+    ]
+    body = {"request": {"model": "simple/deterministic", "prompt": "Q: keep\nA: yes\n\nQ: keep\nA:", "max_tokens": 2}}
+    assert requests.post(url + "/api/request", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30).ok
+    completed = subprocess.run(
+        [sys.executable, "-m", "crfm_eval.proxy.backup", str(folder / "base"), str(tmp_path / "copy")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert completed.returncode == 0, completed.stderr
+    copy = Accounts(tmp_path / "copy" / "accounts.sqlite")
+    assert copy.authenticate(key).username == "backed-up"
+    assert copy.usage("backed-up")["test"]["requests"]["total"] == 1
+    copy.close()
+    cache = RequestCache(tmp_path / "copy" / "cache" / "simple_deterministic.sqlite")
+    assert len(cache) >= 1
+    cache.close()
+    again = subprocess.run(
+        [sys.executable, "-m", "crfm_eval.proxy.backup", str(folder / "base"), str(tmp_path / "copy")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert again.returncode == 1 and "exists already" in again.stderr

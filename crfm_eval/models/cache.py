@@ -44,8 +44,14 @@ def _json_text(content: Any, sort_keys: bool) -> str:
     return text
 
 
+_REQUEST_FIELDS = tuple(field.name for field in dataclasses.fields(Request))
+
+
 def cache_key(model: str, client_identity: dict[str, Any], request: Request) -> str:
-    content = {"model": model, "client": client_identity, "request": dataclasses.asdict(request)}
+    # The Request's fields as dataclasses.asdict gives them (they are plain values and a list of
+    # strings), without its recursive deep copy: the key is computed for every request, cached or not.
+    fields = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+    content = {"model": model, "client": client_identity, "request": fields}
     return _json_text(content, sort_keys=True)
 
 

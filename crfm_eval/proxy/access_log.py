@@ -5,48 +5,58 @@
 Fields: client address, `-`, the account that made the request (never its key; `-` when none was
 authenticated), the time (UTC), the request line *without its query string*, the status, the
 body's bytes (`-` when unknown) and the milliseconds the proxy took to produce the answer. Keys
-travel only in the Authorization header, which is never written; anything in a URL that is
-registered as a secret is redacted by `crfm_eval.redaction` like every other log record. Lines go
-through `logging` (logger `crfm_eval.proxy.access`), so each is one write: worker processes can
-share the file, and `WatchedFileHandler` reopens it after logrotate moves it.
+travel only in the Authorization header, which is never written, and any registered secret is
+redacted (`crfm_eval.redaction`) as in every other log.
+
+Each line is one `write` to a file opened for appending, so the worker processes share the file
+without interleaving. Not through `logging`: a record through it took a fifth of the proxy's time
+for a cached answer (measured with cProfile). Rotate the file with logrotate's `copytruncate`, or
+let journald keep standard error.
 """
 
-import logging
-import logging.handlers
-import sys
+import os
+import threading
 import time
 from typing import Any, Callable, Iterable, Optional
 from urllib.parse import quote
 
 from crfm_eval.proxy.server import USERNAME_ENVIRON_KEY
+from crfm_eval.redaction import redact
 
-ACCESS_LOGGER = "crfm_eval.proxy.access"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SAFE_IN_PATH = "/:@!$&'()*+,;=-._~"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def open_access_log(destination: str) -> logging.Logger:
-    """`-`: standard error (journald under systemd); a path: that file, appended to; `off`: nothing."""
-    logger = logging.getLogger(ACCESS_LOGGER)
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
-    if destination == "off":
-        logger.disabled = True
-        return logger
-    logger.disabled = False
-    handler: logging.Handler
-    if destination == "-":
-        handler = logging.StreamHandler(sys.stderr)
-    else:
-        handler = logging.handlers.WatchedFileHandler(destination, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
-    return logger
+class LineWriter:
+    """Appends whole lines to a file descriptor: `-` is standard error, `off` writes nothing."""
+
+    def __init__(self, destination: str) -> None:
+        self.enabled = destination != "off"
+        if destination in ("-", "off"):
+            self._fd = 2
+        else:
+            self._fd = os.open(destination, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+
+    def write(self, line: str) -> None:
+        os.write(self._fd, (redact(line) + "\n").encode("utf-8", "backslashreplace"))
+
+
+_writer: Optional[LineWriter] = None
+_writer_lock = threading.Lock()
+
+
+def open_access_log(destination: str) -> LineWriter:
+    """Where every AccessLog of this process (and of the workers forked from it) writes."""
+    global _writer
+    with _writer_lock:
+        _writer = LineWriter(destination)
+    return _writer
+
+
+def current_writer() -> LineWriter:
+    return _writer or open_access_log("-")
 
 
 def _clf_time(now: float) -> str:
@@ -56,18 +66,20 @@ def _clf_time(now: float) -> str:
 
 def _printable(text: str, safe: str = _SAFE_IN_PATH) -> str:
     """Percent-escapes anything that could break the line (spaces, quotes, control characters)."""
+    if text.isascii() and text.isprintable() and not any(c in text for c in ' "\\%'):
+        return text  # the usual case, at a tenth of quote()'s cost
     return quote(text.encode("latin-1", "replace"), safe=safe)
 
 
 class AccessLog:
     """WSGI middleware that writes the access log line of every request it passes on."""
 
-    def __init__(self, app: WsgiApp, logger: Optional[logging.Logger] = None) -> None:
+    def __init__(self, app: WsgiApp, writer: Optional[LineWriter] = None) -> None:
         self.app = app
-        self.logger = logger or logging.getLogger(ACCESS_LOGGER)
+        self.writer = writer or current_writer()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if self.logger.disabled:
+        if not self.writer.enabled:
             return self.app(environ, start_response)
         started = time.perf_counter()
         answer: dict[str, Any] = {}
@@ -87,14 +99,8 @@ class AccessLog:
                 _printable(environ.get("SERVER_PROTOCOL", "-"), "/."),
             )
         )
-        self.logger.info(
-            '%s - %s [%s] "%s" %s %s %.2f',
-            environ.get("REMOTE_ADDR", "-"),
-            _printable(user, "@.+-_") if user else "-",
-            _clf_time(time.time()),
-            request_line,
-            answer.get("status", "-"),
-            size,
-            milliseconds,
+        self.writer.write(
+            f"{environ.get('REMOTE_ADDR', '-')} - {_printable(user, '@.+-_') if user else '-'} "
+            f'[{_clf_time(time.time())}] "{request_line}" {answer.get("status", "-")} {size} {milliseconds:.2f}'
         )
         return body
