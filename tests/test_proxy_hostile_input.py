@@ -214,10 +214,3 @@ def test_an_oversized_body_is_413_before_it_is_read(proxy):
     )
     status, answer = raw_exchange(proxy, head)  # no body sent at all: the answer does not wait for it
     assert status == 413 and b"larger than" in answer
-    assert b"connection: close" in answer.lower()  # the server does not drain what it refused
-
-
-def test_a_refused_caller_cannot_make_the_server_drain_a_huge_body(proxy):
-    head = "POST /api/request HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-key-0000\r\nContent-Length: 5000000"
-    status, answer = raw_exchange(proxy, head, b'{"request": ')  # then the client stops sending
-    assert status == 401 and b"connection: close" in answer.lower()

@@ -13,10 +13,6 @@ from typing import Any, BinaryIO, NoReturn
 
 from crfm_eval.proxy.limits import Limits
 
-BODY_READ_ENVIRON_KEY = "crfm_eval.body_read"
-"""Set once the app has started reading the body; a refusal before that closes the connection
-rather than let the server drain a body nobody wants (it could be gigabytes, sent slowly)."""
-
 
 class BadInput(Exception):
     """An input the proxy refuses: the HTTP status and one sentence for the caller."""
@@ -33,7 +29,6 @@ def refuse(status: int, message: str) -> NoReturn:
 
 def read_body(environ: dict[str, Any], limits: Limits) -> bytes:
     """The body's bytes: never more than `max_body_bytes` are read."""
-    environ[BODY_READ_ENVIRON_KEY] = True
     declared = environ.get("CONTENT_LENGTH") or ""
     stream: BinaryIO = environ["wsgi.input"]
     if declared:

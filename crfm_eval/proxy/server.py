@@ -22,7 +22,7 @@ from crfm_eval.models.clients.client import TIMEOUT_ERROR
 from crfm_eval.models.service import LocalService
 from crfm_eval.proxy.account_routes import add_account_routes
 from crfm_eval.proxy.accounts import Account, Accounts, QuotaExceeded
-from crfm_eval.proxy.json_input import BODY_READ_ENVIRON_KEY, BadInput, parse_object, read_body, refuse
+from crfm_eval.proxy.json_input import BadInput, parse_object, read_body, refuse
 from crfm_eval.proxy.limits import LIMITS, Limits
 from crfm_eval.proxy.quotas import Charge
 from crfm_eval.proxy.request_input import parse_request
@@ -49,11 +49,7 @@ def answer_bad_input(callback: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return callback(*args, **kwargs)
         except BadInput as error:
-            response = error_response(error.status, error.message)
-            environ = bottle.request.environ
-            if not environ.get(BODY_READ_ENVIRON_KEY) and environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
-                response.set_header("Connection", "close")
-            return response
+            return error_response(error.status, error.message)
 
     return wrapper
 
