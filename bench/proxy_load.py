@@ -125,14 +125,17 @@ def server_cpu_seconds(server_pid: int) -> float:
     return total
 
 
-def start_proxy(folder: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_proxy(folder: Path, workers: int, checkout: Path = REPO) -> tuple[subprocess.Popen, str]:
+    """This checkout's proxy; or another checkout's, started with the options every version has."""
     port = free_port()
     models = folder / "models"
     models.mkdir(exist_ok=True)
     (models / "simple.yaml").write_text(MODEL)
     command = [sys.executable, "-m", "crfm_eval.proxy", "--port", str(port), "--base-dir", str(folder / "base")]
-    command += ["--models-dir", str(models), "--workers", str(workers), "--access-log", str(folder / "access.log")]
-    env = {**os.environ, "CRFM_EVAL_ADMIN_KEY": ADMIN_KEY, "PYTHONPATH": str(REPO)}
+    command += ["--models-dir", str(models)]
+    if checkout == REPO:
+        command += ["--workers", str(workers), "--access-log", str(folder / "access.log")]
+    env = {**os.environ, "CRFM_EVAL_ADMIN_KEY": ADMIN_KEY, "PYTHONPATH": str(checkout)}
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -150,6 +153,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured phase")
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
+    parser.add_argument(
+        "--baseline-checkout",
+        type=Path,
+        help="also measure the proxy of another checkout (e.g. an older main) the same way, first",
+    )
     parser.add_argument("--connections-test", action="store_true", help="also 32 clients x 3,000 requests each")
     parser.add_argument(
         "--data-dir", type=Path, default=Path(os.environ.get("CRFM_EVAL_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -159,11 +167,15 @@ def main() -> None:
         sys.exit("This benchmark needs wrk: apt-get install wrk")
     prompts = boolq_prompts(args.data_dir)
     print(f"{len(prompts)} distinct prompts of {PROMPT_CHARS} characters; wrk: 2 threads, {args.clients} connections")
-    for workers in args.workers:
+    runs = [(workers, REPO) for workers in args.workers]
+    if args.baseline_checkout:
+        runs.insert(0, (1, args.baseline_checkout.resolve()))
+    for workers, checkout in runs:
         with tempfile.TemporaryDirectory(prefix="crfm_eval_proxy_bench_") as name:
             folder = Path(name)
             (folder / "bodies.jsonl").write_text("".join(json.dumps(request_body(p)) + "\n" for p in prompts))
-            server, url = start_proxy(folder, workers)
+            server, url = start_proxy(folder, workers, checkout)
+            label = f"workers={workers}" if checkout == REPO else f"baseline {checkout}"
             try:
                 session = requests.Session()
                 headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -176,7 +188,7 @@ def main() -> None:
                 load = os.getloadavg()
                 errors = sum(result[kind] for kind in ("connect", "read", "write", "status", "timeout"))
                 print(
-                    f"workers={workers}: {result['requests'] / result['seconds']:.0f} cached requests/s "
+                    f"{label}: {result['requests'] / result['seconds']:.0f} cached requests/s "
                     f"({result['requests']} in {result['seconds']:.1f} s), latency p50 {result['p50_ms']:.1f} ms, "
                     f"p99 {result['p99_ms']:.1f} ms, errors {errors}, server CPU {cpu_per_request * 1e6:.0f} us/request "
                     f"(= {1 / cpu_per_request:.0f} requests/s per core); "
@@ -187,7 +199,7 @@ def main() -> None:
                     load = os.getloadavg()
                     resets = result["connect"] + result["read"] + result["write"]
                     print(
-                        f"workers={workers}, 32 clients x 3,000 requests: {result['requests']} requests, "
+                        f"{label}, 32 clients x 3,000 requests: {result['requests']} requests, "
                         f"{result['requests'] / result['seconds']:.0f}/s, connection errors (resets) {resets}, "
                         f"timeouts {result['timeout']}, non-2xx {result['status']}, p50 {result['p50_ms']:.1f} ms, "
                         f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.0f} ms; "
@@ -196,11 +208,11 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(timeout=60)
+    baseline = f" --baseline-checkout {args.baseline_checkout}" if args.baseline_checkout else ""
+    connections = " --connections-test" if args.connections_test else ""
+    workers = " ".join(map(str, args.workers))
     print(
-        "reproduce: python bench/proxy_load.py --workers "
-        + " ".join(map(str, args.workers))
-        + f" --seconds {args.seconds:g}"
-        + (" --connections-test" if args.connections_test else "")
+        f"reproduce: python bench/proxy_load.py --workers {workers} --seconds {args.seconds:g}{baseline}{connections}"
     )
 
 

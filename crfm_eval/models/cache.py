@@ -82,8 +82,15 @@ class RequestCache:
         return connection
 
     def get(self, key: str) -> Optional[dict[str, Any]]:
+        text = self.get_text(key)
+        return None if text is None else json.loads(text)
+
+    def get_text(self, key: str) -> Optional[str]:
+        """The stored JSON text, as stored (a server can answer with it without decoding it)."""
         row = retry_while_locked(lambda: self._connection().execute(_SELECT, (key,)).fetchone(), self.path)
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        return row[0] if isinstance(row[0], str) else bytes(row[0]).decode("utf-8")
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         text = _json_text(value, sort_keys=False)

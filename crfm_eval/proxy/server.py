@@ -112,8 +112,9 @@ def create_app(service: LocalService, accounts: Accounts, limits: Limits = LIMIT
         if "request" not in data:
             refuse(400, 'the body must give the request: {"request": {"model": ..., "prompt": ...}}')
         request, spec = parse_request(data["request"], api.models, limits)
-        cached = service.cached_json(request)
+        cached = service.cached_json_text(request)
         if cached is not None:
+            bottle.response.content_type = "application/json"
             return cached
 
         def tokens_of(text: str) -> list[str]:
