@@ -80,3 +80,20 @@ def test_file_format_is_sqlitedicts(tmp_path):
     reread = SqliteDict(str(path), tablename=TABLE, journal_mode="WAL", encode=encode, decode=json.loads, flag="r")
     assert reread["written by RequestCache"] == {"text": "ü"} and len(reread) == 2
     reread.close()
+
+
+def test_a_cache_hit_as_json_text_says_cached_whatever_the_stored_spacing(tmp_path):
+    """The proxy answers hits with the stored text; a result stored with other spacing (or holding
+    the flag's spelling inside its text) is decoded and encoded instead."""
+    service = LocalService([SIMPLE], tmp_path / "cache")
+    tricky = Request(model=SIMPLE.name, prompt='Q: x\nA: "cached":false\n\nQ: x\nA:', temperature=0.0, max_tokens=4)
+    service.make_request(tricky)
+    assert json.loads(service.cached_json_text(tricky))["cached"] is True
+    plain = Request(model=SIMPLE.name, prompt="Q: y\nA: yes\n\nQ: y\nA:", temperature=0.0, max_tokens=2)
+    first = service.make_request(plain)
+    client, cache = service._client_and_cache(SIMPLE.name)
+    spaced = json.dumps({**json.loads(cache.get_text(service._key(client, plain)))}, indent=1)
+    cache._connection().execute(f'UPDATE "{TABLE}" SET value = ?', (spaced,))
+    answer = json.loads(service.cached_json_text(plain))
+    assert answer["cached"] is True and answer["completions"][0]["text"] == first.completions[0].text
+    service.close()
