@@ -90,6 +90,13 @@ class LocalService(Service):
         identity = {"class": f"{type(client).__module__}.{type(client).__qualname__}", **client.cache_identity()}
         return cache_key(request.model, identity, request)
 
+    def cached_result(self, request: Request) -> Optional[RequestResult]:
+        """The stored result of `request`, if any, without asking the model (the proxy charges
+        quotas only for what this returns None for)."""
+        client, cache = self._client_and_cache(request.model)
+        stored = cache.get(self._key(client, request))
+        return None if stored is None else self._cache_hit(stored)
+
     def cached_json_text(self, request: Request) -> Optional[str]:
         """The stored result of `request` as JSON text with `cached` true, if any, without asking
         the model. The proxy answers cache hits with it as it is (no decoding and encoding on its
