@@ -1,6 +1,7 @@
 """The models a proxy serves: every model config of a folder (by default the repo's conf/model)."""
 
 from pathlib import Path
+from typing import Any, cast
 
 from omegaconf import OmegaConf
 
@@ -21,7 +22,8 @@ def load_model_specs(models_dir: Path) -> list[ModelSpec]:
     for path in files:
         try:
             typed = OmegaConf.merge(OmegaConf.structured(mutable_twin(ModelSpec)), OmegaConf.load(path))
-            data = OmegaConf.to_container(OmegaConf.create({"model": typed}), resolve=True)["model"]
+            container = OmegaConf.to_container(OmegaConf.create({"model": typed}), resolve=True)
+            data = cast(dict[str, Any], container)["model"]
         except Exception as error:  # OmegaConf's errors name the key and the problem
             raise UserError(f"{path} is not a valid model config ({error}).") from None
         specs.append(from_jsonable(ModelSpec, data))

@@ -106,7 +106,7 @@ def create_app(service: LocalService, accounts: Accounts, limits: Limits = LIMIT
         return {"version": crfm_eval.__version__, "models": listed, "limits": limits.as_json()}
 
     @app.post("/api/request")
-    def make_request() -> dict[str, Any]:
+    def make_request() -> Any:  # a dict, or a cache hit's JSON text as stored
         account = api.authenticated()
         data = api.body({"request"})
         if "request" not in data:
