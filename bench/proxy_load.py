@@ -13,7 +13,7 @@ requests each (96,000 in all) and reports connection errors (resets) and the p99
 Why wrk: the load generator shares the machine's cores with the server. A Python client spends more
 CPU per request than the server does, so it measures itself; wrk (C, epoll; Debian's `wrk` package)
 costs a small fraction of a core at these rates. Its Lua script (written next to the run) rotates
-the POST bodies and stops each connection after its share of requests.
+the POST bodies and stops each wrk thread once its connections have sent their share.
 """
 
 import argparse
@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 WRK_SCRIPT = """
 local bodies, count, index = {}, 0, 0
-local per_connection_limit = tonumber(os.getenv("BENCH_REQUESTS_PER_CONNECTION") or "0")
+local per_thread_limit = tonumber(os.getenv("BENCH_REQUESTS_PER_THREAD") or "0")
 local sent = 0
 function init(args)
   for line in io.lines(os.getenv("BENCH_BODIES")) do
@@ -53,7 +53,7 @@ function request()
 end
 function response(status, headers, body)
   sent = sent + 1
-  if per_connection_limit > 0 and sent >= per_connection_limit * wrk.connections_per_thread then
+  if per_thread_limit > 0 and sent >= per_thread_limit then
     wrk.thread:stop()
   end
 end
@@ -97,12 +97,12 @@ def request_body(prompt: str) -> dict:
 def run_wrk(url: str, folder: Path, connections: int, seconds: float, per_connection: int = 0) -> dict:
     script = folder / "bench.lua"
     script.write_text(WRK_SCRIPT.replace("BENCH_KEY", ADMIN_KEY))
+    threads = min(2, connections)
     env = {
         **os.environ,
         "BENCH_BODIES": str(folder / "bodies.jsonl"),
-        "BENCH_REQUESTS_PER_CONNECTION": str(per_connection),
+        "BENCH_REQUESTS_PER_THREAD": str(per_connection * connections // threads),
     }
-    threads = min(2, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script), url]
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     line = next(line for line in completed.stdout.splitlines() if line.startswith("BENCH "))
@@ -195,12 +195,14 @@ def main() -> None:
                     f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
                 )
                 if args.connections_test:
+                    started = time.perf_counter()
                     result = run_wrk(url, folder, 32, 600, per_connection=3000)
+                    wall = time.perf_counter() - started  # wrk's own duration counts to -d when threads stop early
                     load = os.getloadavg()
                     resets = result["connect"] + result["read"] + result["write"]
                     print(
                         f"{label}, 32 clients x 3,000 requests: {result['requests']} requests, "
-                        f"{result['requests'] / result['seconds']:.0f}/s, connection errors (resets) {resets}, "
+                        f"{result['requests'] / wall:.0f}/s, connection errors (resets) {resets}, "
                         f"timeouts {result['timeout']}, non-2xx {result['status']}, p50 {result['p50_ms']:.1f} ms, "
                         f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.0f} ms; "
                         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
