@@ -18,7 +18,7 @@ from crfm_eval.errors import UserError
 from crfm_eval.proxy.access_log import open_access_log
 from crfm_eval.proxy.accounts import Accounts
 from crfm_eval.proxy.model_configs import DEFAULT_MODELS_DIR, load_model_specs
-from crfm_eval.proxy.serving import GunicornProxy, ServerSettings
+from crfm_eval.proxy.serving import ServerSettings
 from crfm_eval.redaction import register_secret
 
 log = logging.getLogger("crfm_eval.proxy")
@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         threads=args.threads,
     )
+    if sys.platform == "win32":
+        log.error("The proxy's server (gunicorn) runs on Linux and macOS; on Windows, run the proxy under WSL.")
+        sys.exit(1)
     try:
         prepare(settings)
         open_access_log(args.access_log)
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         args.workers,
         args.threads,
     )
+    from crfm_eval.proxy.gunicorn_app import GunicornProxy  # POSIX only: imported to serve
+
     GunicornProxy(settings).run()
 
 

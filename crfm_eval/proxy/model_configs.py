@@ -1,16 +1,15 @@
-"""The models a proxy serves: every model config of a folder (by default the repo's conf/model)."""
+"""The models a proxy serves: every model config of a folder (by default the packaged conf/model)."""
 
 from pathlib import Path
-from typing import Any, cast
 
 from omegaconf import OmegaConf
 
-from crfm_eval.config_schema import mutable_twin
+from crfm_eval.config_schema import conf_dir, mutable_twin
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable
 from crfm_eval.specs import ModelSpec
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "conf" / "model"
+DEFAULT_MODELS_DIR = conf_dir() / "model"
 
 
 def load_model_specs(models_dir: Path) -> list[ModelSpec]:
@@ -23,7 +22,8 @@ def load_model_specs(models_dir: Path) -> list[ModelSpec]:
         try:
             typed = OmegaConf.merge(OmegaConf.structured(mutable_twin(ModelSpec)), OmegaConf.load(path))
             container = OmegaConf.to_container(OmegaConf.create({"model": typed}), resolve=True)
-            data = cast(dict[str, Any], container)["model"]
+            assert isinstance(container, dict)
+            data = container["model"]
         except Exception as error:  # OmegaConf's errors name the key and the problem
             raise UserError(f"{path} is not a valid model config ({error}).") from None
         specs.append(from_jsonable(ModelSpec, data))

@@ -1,4 +1,4 @@
-"""Serving the proxy with gunicorn: N worker processes sharing one base dir, threads in each.
+"""What the proxy serves and how: N worker processes sharing one base dir, threads in each.
 
 Why gunicorn: a team's server needs several processes (one Python process uses one core), a
 supervisor that restarts a worker that dies, graceful restarts, a real listen backlog and
@@ -16,8 +16,6 @@ ones without a thread each).
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
-
-from gunicorn.app.base import BaseApplication
 
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService
@@ -55,36 +53,3 @@ def build_wsgi_app(settings: ServerSettings) -> Callable[..., Any]:
         Credentials.load(settings.base_dir / "credentials.yaml"),
     )
     return AccessLog(create_app(service, Accounts(settings.base_dir / "accounts.sqlite")))
-
-
-class GunicornProxy(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
-    def __init__(self, settings: ServerSettings) -> None:
-        self.settings = settings
-        super().__init__()
-
-    def load_config(self) -> None:
-        s = self.settings
-        options = {
-            "bind": [s.bind()],
-            "workers": s.workers,
-            "worker_class": "gthread",
-            "threads": s.threads,
-            "worker_connections": 1000,
-            "backlog": s.backlog,
-            "keepalive": s.keep_alive_seconds,
-            "timeout": s.timeout_seconds,
-            "graceful_timeout": 30,
-            "proc_name": "crfm_eval.proxy",
-            "accesslog": None,  # the app writes its own (access_log.py): with the account, never the key
-            "errorlog": "-",
-            "loglevel": "info",
-            "control_socket_disable": True,  # one fixed socket path per user would clash between proxies
-            "preload_app": False,
-        }
-        if Path("/dev/shm").is_dir():
-            options["worker_tmp_dir"] = "/dev/shm"  # heartbeats on a disk can stall a worker
-        for name, value in options.items():
-            self.cfg.set(name, value)
-
-    def load(self) -> Callable[..., Any]:
-        return build_wsgi_app(self.settings)

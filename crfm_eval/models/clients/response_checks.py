@@ -42,14 +42,18 @@ def checked(result: RequestResult, source: str) -> RequestResult:
     if not result.completions:
         fail("no completion")
     for completion in result.completions:
-        if not isinstance(completion.text, str):
-            fail(f"a completion text that is not a string ({completion.text!r:.40})")
+        # Typed as text and numbers, but built from whatever the server sent: checked as Any.
+        text: Any = completion.text
+        finish_reason: Any = completion.finish_reason
+        if not isinstance(text, str):
+            fail(f"a completion text that is not a string ({text!r:.40})")
         if not _is_number(completion.logprob):
             fail(f"a completion logprob that is not a number ({completion.logprob!r:.40})")
-        if completion.finish_reason is not None and not isinstance(completion.finish_reason, str):
-            fail(f"a finish reason that is not a string ({completion.finish_reason!r:.40})")
+        if finish_reason is not None and not isinstance(finish_reason, str):
+            fail(f"a finish reason that is not a string ({finish_reason!r:.40})")
         for token in completion.tokens:
-            if not isinstance(token.text, str) or not _is_number(token.logprob):
+            token_text: Any = token.text
+            if not isinstance(token_text, str) or not _is_number(token.logprob):
                 fail("a token without text or logprob")
             if not all(isinstance(k, str) and _is_number(v) for k, v in token.top_logprobs.items()):
                 fail("top logprobs that are not text and numbers")
