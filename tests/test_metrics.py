@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from crfm_eval.metrics.basic import BasicMetric
+from crfm_eval.metrics.efficiency import EfficiencyMetric
+from crfm_eval.metrics.matching import MatchingMetric
 from crfm_eval.metrics.metric import compute_stats
 from crfm_eval.metrics.statistics import summarize
 from crfm_eval.metrics.text_matching import (
@@ -77,7 +78,9 @@ def test_values_are_averaged_over_trials_then_over_instances_per_split():
         _state("test-0", "test", 0, " No"),
         _state("test-0", "test", 1, None),
     ]
-    per_instance, stats, execution = compute_stats(BasicMetric(), ScenarioState(AdaptationSpec(name="x"), states))
+    per_instance, stats, execution = compute_stats(
+        [EfficiencyMetric(), MatchingMetric()], ScenarioState(AdaptationSpec(name="x"), states)
+    )
     assert len(per_instance) == 6
     exact = {(s.split, s.name): s for s in stats}
     assert exact[("valid", "exact_match")].count == 2 and exact[("valid", "exact_match")].mean == 0.75

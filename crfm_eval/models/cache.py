@@ -22,7 +22,12 @@ TABLE = "requests"
 
 
 def cache_key(model: str, client_identity: dict[str, Any], request: Request) -> str:
-    content = {"model": model, "client": client_identity, "request": dataclasses.asdict(request)}
+    fields = dataclasses.asdict(request)
+    if fields["continuation"] is None:
+        # A generation request keeps the key it had before log-likelihood requests existed, so
+        # existing caches stay valid; a (prompt, continuation) pair is a key of its own.
+        del fields["continuation"]
+    content = {"model": model, "client": client_identity, "request": fields}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
