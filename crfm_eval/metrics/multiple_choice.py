@@ -19,6 +19,7 @@ a correct option within the chosen letter and the next most likely letters.
 """
 
 import math
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from crfm_eval.metrics.efficiency import succeeded
@@ -57,6 +58,53 @@ MAX_PROB_INFO = MetricInfo(
 )
 
 
+@dataclass(frozen=True)
+class OptionScores:
+    """What a separate method's requests say about one instance's options."""
+
+    logprobs: list[float]
+    """Each option's continuation log-probability after the prompt."""
+    scores: list[float]
+    """What ranks the options: `logprobs`, minus the neutral context's for the calibrated method."""
+    num_tokens: list[int]
+
+
+def option_scores(states: list[RequestState]) -> Optional[OptionScores]:
+    """The options' scores from the request states of one instance (separate methods), or None when
+    a request failed or an option has no original request."""
+    if not succeeded(states):
+        return None
+    references = states[0].instance.references
+    original: dict[int, Completion] = {}
+    calibration: dict[int, Completion] = {}
+    for state in states:
+        if state.reference_index is not None and state.result and state.result.completions:
+            target = calibration if state.request_mode == CALIBRATION_MODE else original
+            target[state.reference_index] = state.result.completions[0]
+    if not references or sorted(original) != list(range(len(references))):
+        return None
+    logprobs = [original[index].logprob for index in range(len(references))]
+    scores = logprobs
+    if calibration:
+        scores = [logprobs[index] - calibration[index].logprob for index in range(len(references))]
+    return OptionScores(logprobs, scores, [len(original[index].tokens) for index in range(len(references))])
+
+
+def chosen_option(states: list[RequestState]) -> Optional[int]:
+    """The index (in `states[0].instance.references`) of the option the model chose, for every
+    multiple-choice method: the letter it wrote (joint) or the best score (separate); None when it
+    chose nothing readable. For metrics that need the choice itself (e.g. BBQ's bias scores)."""
+    state = states[0]
+    if state.output_mapping is not None:
+        if not succeeded(states) or state.result is None or not state.result.completions:
+            return None
+        answer = state.output_mapping.get(state.result.completions[0].text.strip())
+        outputs = [reference.output for reference in state.instance.references]
+        return outputs.index(answer) if answer in outputs else None
+    found = option_scores(states)
+    return None if found is None else argmax(found.scores)
+
+
 class MultipleChoiceMetric(Metric):
     def __init__(self, ks: Sequence[int] = (2,)) -> None:
         """`ks`: the k of each exact_match@k (a correct option among the k best scores)."""
@@ -68,24 +116,14 @@ class MultipleChoiceMetric(Metric):
         return [f"exact_match@{k}" for k in self.ks]
 
     def evaluate_instance(self, states: list[RequestState]) -> dict[str, float]:
-        if not succeeded(states):
+        found = option_scores(states)
+        if found is None:
             return {}
         references = states[0].instance.references
-        original: dict[int, Completion] = {}
-        calibration: dict[int, Completion] = {}
-        for state in states:
-            if state.reference_index is not None and state.result and state.result.completions:
-                target = calibration if state.request_mode == CALIBRATION_MODE else original
-                target[state.reference_index] = state.result.completions[0]
-        if not references or sorted(original) != list(range(len(references))):
-            return {}
-        logprobs = [original[index].logprob for index in range(len(references))]
-        scores = logprobs
-        if calibration:
-            scores = [logprobs[index] - calibration[index].logprob for index in range(len(references))]
+        logprobs, scores = found.logprobs, found.scores
         correct = [reference.is_correct for reference in references]
         per_byte = [lp / max(1, len(ref.output.encode("utf-8"))) for lp, ref in zip(logprobs, references, strict=True)]
-        per_token = [original[i].logprob / max(1, len(original[i].tokens)) for i in range(len(references))]
+        per_token = [lp / max(1, n) for lp, n in zip(logprobs, found.num_tokens, strict=True)]
         chosen = argmax(scores)
         values = {
             "exact_match": float(correct[chosen]),
