@@ -1,6 +1,6 @@
 """Benchmark: what the choices of a multiple-choice question cost on the embedded model.
 
-    python bench/multiple_choice_prefix_reuse.py [--model smollm2-135m] [--questions 40] [--repeats 3] [--data-dir ...]
+    python bench/multiple_choice_prefix_reuse.py [--model smollm2-135m] [--questions 20] [--repeats 2] [--data-dir ...]
 
 The prompts are the `mc_separate` config's (HELM's 5-shot BoolQ format) for the first QUESTIONS
 BoolQ dev instances, each with four choices (" No", " Yes", " Maybe", " I don't know"). Three ways,
@@ -58,8 +58,8 @@ def timed(client: LlamaCppClient, contexts: list[str], choices: tuple[str, ...],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--questions", type=int, default=40)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument(
         "--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data"))
     )

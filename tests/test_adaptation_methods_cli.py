@@ -93,3 +93,20 @@ def test_unknown_method_is_one_sentence_naming_the_known_ones(tmp_path):
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1 and "Traceback" not in output
     assert "adaptation.method='multiple_choice' is not a known method; use one of: generation, " in output
+
+
+def test_the_run_page_draws_a_reliability_diagram_from_the_runs_values(sweep):
+    from crfm_eval.leaderboard.reliability import reliability_section
+    from crfm_eval.leaderboard.runs import load_run
+    from crfm_eval.metrics.calibration import reliability_bins
+
+    workdir, _ = sweep
+    dirs = run_dirs(workdir)
+    run = load_run(dirs["mc_calibrated"])
+    section = reliability_section(run)
+    confidence, correct = run.instance_values("max_prob", "valid"), run.instance_values("exact_match", "valid")
+    bins = reliability_bins([confidence[i] for i in sorted(confidence)], [correct[i] for i in sorted(confidence)])
+    assert section.startswith("## Calibration") and section.count("<circle") == len(bins) >= 1
+    for b in bins:
+        assert f'data-accuracy="{b.accuracy!r}" data-count="{b.count}"' in section
+    assert reliability_section(load_run(dirs["5shot"])) == ""  # no calibration stats, no diagram

@@ -107,7 +107,8 @@ def compute_stats(
     def is_proportion(name: str) -> bool:
         return any(metric.is_proportion(name) for metric in metrics)
 
-    deterministic, execution = [], []
+    deterministic: list[PerInstanceStats] = []
+    execution: list[PerInstanceStats] = []
     for states in instance_groups(scenario_state.request_states):
         values: dict[str, float] = {}
         for metric in metrics:
