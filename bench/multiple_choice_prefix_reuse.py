@@ -1,6 +1,6 @@
 """Benchmark: what the choices of a multiple-choice question cost on the embedded model.
 
-    python bench/multiple_choice_prefix_reuse.py [--model smollm2-135m] [--questions 20] [--repeats 2] [--data-dir ...]
+    python bench/multiple_choice_prefix_reuse.py [--model smollm2-135m] [--questions 10] [--repeats 2] [--data-dir ...]
 
 The prompts are the `mc_separate` config's (HELM's 5-shot BoolQ format) for the first QUESTIONS
 BoolQ dev instances, each with four choices (" No", " Yes", " Maybe", " I don't know"). Three ways,
@@ -58,24 +58,38 @@ def timed(client: LlamaCppClient, contexts: list[str], choices: tuple[str, ...],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="llama.cpp threads (default: every core; 1 on a busy machine)"
+    )
     parser.add_argument(
         "--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data"))
     )
     args = parser.parse_args()
     contexts = prompts(Path(args.data_dir), args.questions)
-    client = LlamaCppClient(packaged_model=args.model, n_ctx=2048)
+    client = LlamaCppClient(packaged_model=args.model, n_ctx=2048, n_threads=args.threads)
     ways = {"one": (CHOICES[:1], True), "four": (CHOICES, True), "four, no reuse": (CHOICES, False)}
     best = {name: float("inf") for name in ways}
-    for _ in range(args.repeats):
+    for repeat in range(args.repeats):
         for name, (choices, reuse) in ways.items():
-            best[name] = min(best[name], timed(client, contexts, choices, reuse))
-    print(f"{args.questions} questions, 4 choices, {args.model}, 5-shot BoolQ prompts; fastest of {args.repeats}")
+            seconds = timed(client, contexts, choices, reuse)
+            best[name] = min(best[name], seconds)
+            print(
+                f"  repeat {repeat + 1}: {name:15s} {seconds:7.2f} s  (load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    threads = args.threads or os.cpu_count()
+    print(
+        f"{args.questions} questions, 4 choices, {args.model}, {threads} threads, 5-shot BoolQ prompts; fastest of {args.repeats}"
+    )
     for name, seconds in best.items():
         print(f"  {name:15s} {seconds:7.2f} s   {seconds / best['one']:.2f}x one request per question")
     print(f"load average: {os.getloadavg()}")
-    print(f"reproduce: python bench/multiple_choice_prefix_reuse.py --model {args.model} --questions {args.questions}")
+    print(
+        f"reproduce: python bench/multiple_choice_prefix_reuse.py --model {args.model} --questions {args.questions} "
+        f"--repeats {args.repeats}" + (f" --threads {args.threads}" if args.threads else "")
+    )
 
 
 if __name__ == "__main__":

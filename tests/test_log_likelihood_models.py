@@ -105,6 +105,12 @@ def gemma_server(tmp_path_factory):
         log.close()
 
 
+SERVER_TOLERANCE = 1.0
+"""The server evaluates the whole prompt in one batch with `logits_all`; the embedded client in other
+shapes: up to ~0.6 nat apart on unlikely tokens. An echo shifted by one token (llama-cpp-python's bug
+on models without BOS) is 3 to 7 nats off."""
+
+
 def test_openai_compatible_server_gives_the_embedded_models_numbers(gemma_server):
     remote = OpenAIClient(model="gemma", base_url=gemma_server)
     embedded = LlamaCppClient(packaged_model="gemma-3-270m", n_ctx=512)
@@ -113,7 +119,9 @@ def test_openai_compatible_server_gives_the_embedded_models_numbers(gemma_server
         echoed, local = score(remote, context, continuation), score(embedded, context, continuation)
         assert echoed.text == continuation  # exactly the continuation's tokens, the generated one dropped
         assert [t.text for t in echoed.tokens] == [t.text for t in local.tokens]
-        assert_close([t.logprob for t in echoed.tokens], [t.logprob for t in local.tokens])
+        assert [t.logprob for t in echoed.tokens] == pytest.approx(
+            [t.logprob for t in local.tokens], abs=SERVER_TOLERANCE
+        )
 
 
 def test_lm_eval_boolq_on_smollm2_chooses_as_a_direct_computation(tmp_path, shared_data):
