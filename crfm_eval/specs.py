@@ -70,7 +70,7 @@ class MetricSpec(ObjectSpec):
     """How to score the results: a `Metric` subclass and its arguments."""
 
     name: str = MISSING
-    """Short name of this metric set, e.g. `basic`."""
+    """Short name of this metric set, e.g. `matching`."""
 
 
 @dataclass(frozen=True)
