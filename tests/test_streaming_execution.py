@@ -3,27 +3,20 @@ a bounded window, and the running stats equal the stats of the whole list."""
 
 import dataclasses
 import hashlib
-import random
 import time
 
+from crfm_eval.adaptation.methods import create_adapter
 from crfm_eval.execution.executor import WINDOW_PER_THREAD, Executor
-from crfm_eval.metrics.accumulator import StatsAccumulator, split_values
-from crfm_eval.metrics.basic import BasicMetric
+from crfm_eval.metrics.calibration import CalibrationMetric
+from crfm_eval.metrics.efficiency import EfficiencyMetric
 from crfm_eval.metrics.metric import compute_stats
+from crfm_eval.metrics.multiple_choice import MultipleChoiceMetric
 from crfm_eval.models.clients.simple import SimpleClient
 from crfm_eval.models.service import LocalService
+from crfm_eval.runner.readers import iter_per_instance_stats
+from crfm_eval.runner.recorder import RunRecorder
 from crfm_eval.specs import AdaptationSpec, ExecutionSpec, ModelSpec
-from crfm_eval.states import (
-    Completion,
-    Instance,
-    PerInstanceStats,
-    Reference,
-    Request,
-    RequestResult,
-    RequestState,
-    ScenarioState,
-    Token,
-)
+from crfm_eval.states import Instance, Reference, Request, RequestResult, RequestState
 
 THREADS = 4
 
@@ -79,32 +72,41 @@ def test_results_come_back_in_request_order_from_a_bounded_window(tmp_path):
     assert all(state.result.cached for state in rerun) and again.num_model_calls == 0
 
 
-def _executed(instance_id: str, split: str, trial: int, text: str | None, cached: bool) -> RequestState:
-    instance = Instance(instance_id, "q", [Reference("Yes", ["correct"])], split)
-    tokens = [Token(text or "", -0.5)]
-    result = (
-        RequestResult(True, [Completion(text, -0.5, tokens)], cached=cached, request_time=random.random())
-        if text is not None
-        else RequestResult(False, error="boom")
-    )
-    return RequestState(instance, trial, Request("m", "q"), [], 5, trial == 2, 100 + len(instance_id), result)
+def _choices(index: int, split: str) -> Instance:
+    options = ("red", "green", "blue", "grey")
+    references = [Reference(text, ["correct"] if i == index % 4 else []) for i, text in enumerate(options)]
+    return Instance(f"{split}-{index}", f"color {index} {'x' * (index % 5)}?", references, split)
 
 
-def test_running_stats_equal_the_stats_of_the_whole_list():
-    rng = random.Random(3)
-    states = [
-        _executed(f"{split}-{index}", split, trial, rng.choice([" Yes", " No", "Yes!", None]), rng.random() < 0.5)
-        for split in ("valid", "test")
-        for index in range(40)
-        for trial in range(3)  # each instance's trials together, as the adapter makes them
+def test_running_stats_equal_the_stats_of_the_whole_list(tmp_path):
+    """The recorder scores each instance's requests together as they stream by (several per instance
+    and trial here: one per option), and derives the split-level stats (calibration) from the file
+    it wrote: the same stats as compute_stats over the whole list in memory."""
+    service = LocalService([ModelSpec(name="simple", client="crfm_eval.models.clients.simple.SimpleClient")], tmp_path)
+    instances = [_choices(i, "train") for i in range(8)] + [
+        _choices(i, s) for s in ("valid", "test") for i in range(30)
     ]
-    metric = BasicMetric()
-    per_instance, stats, execution_stats = compute_stats(metric, ScenarioState(AdaptationSpec(name="x"), states))
-    running, running_execution = StatsAccumulator(metric.proportions), StatsAccumulator(metric.proportions)
-    for state in states:
-        deterministic, execution = split_values(metric, metric.evaluate(state))
-        entry = PerInstanceStats(state.instance.id, state.instance.split, state.train_trial_index, deterministic)
-        running.add(entry)
-        running_execution.add(dataclasses.replace(entry, values=execution))
-    assert running.stats() == stats and running_execution.stats() == execution_stats
-    assert running.num_instances == 80
+    spec = AdaptationSpec(
+        name="x",
+        method="multiple_choice_separate_original",
+        input_prefix="Q: ",
+        output_prefix="Answer: ",
+        max_train_instances=2,
+        num_train_trials=3,
+    )
+    adapter = create_adapter(spec, service.model_specs[0], service, seed=4)
+    execution = ExecutionSpec(name="local", num_threads=THREADS, cache_dir=str(tmp_path), progress=False)
+    executed = Executor(execution, service).execute_all(adapter.adapt(instances, None))
+    service.close()
+    metrics = [EfficiencyMetric(), MultipleChoiceMetric(ks=[2]), CalibrationMetric()]
+    per_instance, stats, execution_stats = compute_stats(metrics, executed)
+
+    recorder = RunRecorder(tmp_path, metrics)
+    for state in executed.request_states:
+        recorder.record(state)
+    recorder.finish()
+    recorder.close()
+    assert recorder.stats() == (stats, execution_stats)
+    assert any(stat.name == "ece_10_bin" for stat in stats)  # a derived stat, read back from the file
+    assert [entry["values"] for entry in iter_per_instance_stats(tmp_path)] == [e.values for e in per_instance]
+    assert recorder.counts()["num_instances"] == 60 and len(per_instance) == 60 * 3

@@ -1,22 +1,33 @@
-"""The Adapter controller: a scenario's instances become a ScenarioState of requests."""
+"""The Adapter controller: a scenario's instances become a ScenarioState of requests.
+
+What every method shares lives here: which instances are evaluated (the eval splits, subsampled
+with the seed), the in-context examples of each train trial (seeded, class-balanced, never an
+eval instance, the same for every eval instance of a trial), the model's context window, and
+fitting a prompt into it. A method (one file each) only says which requests one eval instance
+becomes, and which metric sets score them.
+"""
 
 import logging
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Optional
+from typing import ClassVar, Optional
 
 from crfm_eval.adaptation.few_shot import chosen_indices, sample_in_context_examples
-from crfm_eval.adaptation.fitting import fit_prompt
+from crfm_eval.adaptation.fitting import FittedPrompt, fit_prompt
+from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
 from crfm_eval.models.service import Service
 from crfm_eval.scenarios.scenario import TRAIN_SPLIT
-from crfm_eval.specs import AdaptationSpec, ModelSpec
+from crfm_eval.specs import AdaptationSpec, MetricSpec, ModelSpec
 from crfm_eval.states import Instance, Request, RequestState, ScenarioState
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_METHODS = ("generation",)
+
+def metric_spec(name: str, class_path: str, **args: object) -> MetricSpec:
+    return MetricSpec(_target_=class_path, args=dict(args), name=name)
 
 
 @dataclass(frozen=True)
@@ -24,19 +35,31 @@ class AdaptationPlan:
     """What a run will ask: its size, known up front, and the request states, made on demand."""
 
     num_eval_instances: int
-    num_requests: int
+    num_requests: Optional[int]
+    """Request states the plan makes, when the method knows it up front (None: it depends on each
+    instance, e.g. one request per reference)."""
     request_states: Iterator[RequestState]
-    """Each eval instance's states (one per train trial) come together, in the order of the instances."""
+    """Each eval instance's states come together (all its train trials), in the order of the instances."""
 
 
-class GenerationAdapter:
-    """Method `generation`: the model writes the answer after the output prefix."""
+EFFICIENCY = metric_spec("efficiency", "crfm_eval.metrics.efficiency.EfficiencyMetric")
+CALIBRATION = metric_spec("calibration", "crfm_eval.metrics.calibration.CalibrationMetric")
+
+
+class Adapter(ABC):
+    scores_text: ClassVar[bool] = False
+    """The method asks for the log-probability of given text, which not every model API gives."""
+
+    uses_in_context_examples: ClassVar[bool] = True
+
+    metric_specs: ClassVar[tuple[MetricSpec, ...]] = (EFFICIENCY,)
+    """The metric sets that come with the method (a run adds the ones its config names)."""
+
+    requests_per_instance: ClassVar[Optional[int]] = 1
+    """Requests one eval instance makes in one train trial, if the same for every instance (None:
+    it varies, e.g. one per reference); only the progress bar and messages use it."""
 
     def __init__(self, spec: AdaptationSpec, model_spec: ModelSpec, service: Service, seed: int) -> None:
-        if spec.method not in SUPPORTED_METHODS:
-            raise UserError(
-                f"adaptation.method={spec.method!r} is not supported; use one of: {', '.join(SUPPORTED_METHODS)}."
-            )
         if spec.num_train_trials < 1:
             raise UserError(f"adaptation.num_train_trials must be at least 1, not {spec.num_train_trials}.")
         self.spec = spec
@@ -53,12 +76,13 @@ class GenerationAdapter:
 
     def plan(self, instances: Iterable[Instance], max_eval_instances: Optional[int]) -> AdaptationPlan:
         """Check and choose up front (a bad setting fails before any request is sent), then build the
-        request states lazily, one eval instance at a time with all its train trials together.
+        request states lazily, one eval instance at a time with all its train trials together, so
+        that a run holds only the states in flight and a metric sees an instance's states together.
 
         `instances` may be a list or a scenario's stream that reads its data again each time it is
         iterated: it is gone through up to three times (to count the eval instances and collect the
         train pool, to find eval inputs in the pool, to build the states), so that a run holds only
-        the train pool and the states in flight, however many eval instances there are.
+        the train pool, however many eval instances there are.
         """
         eval_splits = set(self.spec.eval_splits)
         pool, num_eval = [], 0
@@ -73,21 +97,27 @@ class GenerationAdapter:
                 f"its splits are {splits}."
             )
         chosen = chosen_indices(num_eval, max_eval_instances, self.seed)
-        # Never show the model an eval instance as an example, even if a data set repeats one.
-        pool_inputs = {instance.input for instance in pool}
-        if pool_inputs:
-            asked = {i.input for i in self._eval_instances(instances, chosen) if i.input in pool_inputs}
-            pool = [instance for instance in pool if instance.input not in asked]
-        if self.spec.max_train_instances > len(pool):
-            log.warning("Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances)
-        examples = [
-            sample_in_context_examples(
-                pool, self.spec.max_train_instances, random.Random(f"{self.seed}/train_trial/{trial}")
-            )
-            for trial in range(self.spec.num_train_trials)
-        ]
         num_chosen = num_eval if chosen is None else len(chosen)
-        return AdaptationPlan(num_chosen, num_chosen * len(examples), self._states(instances, chosen, examples))
+        examples: list[list[Instance]] = [[]]
+        if self.uses_in_context_examples:
+            # Never show the model an eval instance as an example, even if a data set repeats one.
+            pool_inputs = {instance.input for instance in pool}
+            if pool_inputs:
+                asked = {i.input for i in self._eval_instances(instances, chosen) if i.input in pool_inputs}
+                pool = [instance for instance in pool if instance.input not in asked]
+            if self.spec.max_train_instances > len(pool):
+                log.warning(
+                    "Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances
+                )
+            examples = [
+                sample_in_context_examples(
+                    pool, self.spec.max_train_instances, random.Random(f"{self.seed}/train_trial/{trial}")
+                )
+                for trial in range(self.spec.num_train_trials)
+            ]
+        per_instance = self.requests_per_instance
+        num_requests = None if per_instance is None else num_chosen * len(examples) * per_instance
+        return AdaptationPlan(num_chosen, num_requests, self._states(instances, chosen, examples))
 
     def _eval_instances(self, instances: Iterable[Instance], chosen: Optional[set[int]]) -> Iterator[Instance]:
         eval_splits, index = set(self.spec.eval_splits), 0
@@ -102,28 +132,36 @@ class GenerationAdapter:
     ) -> Iterator[RequestState]:
         for instance in self._eval_instances(instances, chosen):
             for trial, trial_examples in enumerate(examples):
-                yield self._request_state(instance, trial_examples, trial)
+                yield from self.request_states(instance, trial_examples, trial)
 
-    def _request_state(self, instance: Instance, examples: list[Instance], trial: int) -> RequestState:
-        fitted = fit_prompt(
+    @abstractmethod
+    def request_states(self, instance: Instance, examples: list[Instance], trial: int) -> list[RequestState]:
+        """The requests of one eval instance in one train trial, in the order they are best sent
+        (requests that share a prompt next to each other, so a local model reuses its KV cache)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.service.tokenize(self.model_spec.name, text)
+
+    def fit(
+        self,
+        examples: list[Instance],
+        instance: Instance,
+        prompt_format: PromptFormat = GENERATION_FORMAT,
+        reserved_tokens: Optional[int] = None,
+    ) -> FittedPrompt:
+        return fit_prompt(
             self.spec,
             examples,
             instance,
-            lambda text: self.service.tokenize(self.model_spec.name, text),
+            self.tokenize,
             self.max_sequence_length,
+            prompt_format,
+            reserved_tokens,
             lambda text: self.service.count_tokens(self.model_spec.name, text),
         )
-        request = Request(
-            model=self.model_spec.name,
-            prompt=fitted.text,
-            temperature=self.spec.temperature,
-            max_tokens=self.spec.max_tokens,
-            stop_sequences=list(self.spec.stop_sequences),
-            num_completions=self.spec.num_outputs,
-            top_k_per_token=self.spec.top_k_per_token,
-            # A seed changes nothing in greedy decoding, so it stays out of the cache key there.
-            seed=self.seed if self.spec.temperature > 0 else None,
-        )
+
+    def base_state(self, instance: Instance, trial: int, fitted: FittedPrompt, request: Request) -> RequestState:
+        """A request state built from a fitted prompt (methods replace the fields they add)."""
         return RequestState(
             instance=instance,
             train_trial_index=trial,

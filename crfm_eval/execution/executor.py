@@ -32,7 +32,7 @@ from crfm_eval.errors import UserError
 from crfm_eval.execution.progress import progress
 from crfm_eval.models.service import Service
 from crfm_eval.specs import ExecutionSpec
-from crfm_eval.states import RequestResult, RequestState
+from crfm_eval.states import RequestResult, RequestState, ScenarioState
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ class Executor:
         """Requests answered with success so far (results the cache keeps), including ones not yet handed back."""
         self._count_lock = threading.Lock()
 
-    def execute(self, states: Iterable[RequestState], total: int) -> Iterator[RequestState]:
-        """Each of `states` (`total` of them, for the progress bar) with its result; failed requests
-        carry a failed result, a bug in a client or service is raised here."""
+    def execute(self, states: Iterable[RequestState], total: Optional[int]) -> Iterator[RequestState]:
+        """Each of `states` (`total` of them if known, for the progress bar) with its result; failed
+        requests carry a failed result, a bug in a client or service is raised here."""
         work: queue.SimpleQueue[Optional[_Job]] = queue.SimpleQueue()
         finished: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         stop = threading.Event()
@@ -112,6 +112,11 @@ class Executor:
             stop.set()  # finished, failed, interrupted or abandoned: no new request starts
             for _ in workers:
                 work.put(None)
+
+    def execute_all(self, scenario_state: ScenarioState) -> ScenarioState:
+        """The same ScenarioState with a result in every request state (for states held in memory)."""
+        states = scenario_state.request_states
+        return dataclasses.replace(scenario_state, request_states=list(self.execute(states, len(states))))
 
     def _count(self, result: RequestResult) -> None:
         if result.success:

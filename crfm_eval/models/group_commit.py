@@ -84,5 +84,12 @@ class GroupCommitWriter:
             connection.close()
 
     def _commit(self, connection: sqlite3.Connection, batch: list[tuple[str, str, Future[None]]]) -> None:
-        with connection:  # one transaction: committed on success, rolled back on error (then retried)
+        """One transaction for the batch, on a connection in autocommit mode: opened with the write
+        lock (IMMEDIATE, waiting for another process's), committed, or rolled back on error (then retried)."""
+        connection.execute("BEGIN IMMEDIATE")
+        try:
             connection.executemany(self._statement, [(key, value) for key, value, _ in batch])
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")

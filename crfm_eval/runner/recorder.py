@@ -1,33 +1,41 @@
-"""Each executed request state, as it arrives: one line in scenario_state.jsonl, its metric values in
-per_instance_stats.jsonl, and into the running stats and counts. Nothing per request stays in memory."""
+"""Each executed request state, as it arrives: one line in scenario_state.jsonl; once an instance's
+states of one train trial are all in, its metric values as one line of per_instance_stats.jsonl
+and into the running stats. Nothing per request stays in memory."""
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
-from crfm_eval.metrics.accumulator import StatsAccumulator, split_values
+from crfm_eval.metrics.accumulator import MetricSets, StatsAccumulator, derived_stats
 from crfm_eval.metrics.metric import Metric
 from crfm_eval.runner.outputs import PER_INSTANCE_STATS_FILE, SCENARIO_STATE_FILE, JsonlAppender, json_line
+from crfm_eval.runner.readers import iter_per_instance_stats
 from crfm_eval.states import PerInstanceStats, RequestState, Stat
 
 
 class RunRecorder:
-    def __init__(self, run_dir: Path, metric: Metric) -> None:
-        self.metric = metric
+    def __init__(self, run_dir: Path, metrics: list[Metric]) -> None:
+        self.run_dir = run_dir
+        self.metric_sets = MetricSets(metrics)
         self._states = JsonlAppender(run_dir / SCENARIO_STATE_FILE)
         self._per_instance = JsonlAppender(run_dir / PER_INSTANCE_STATS_FILE)
-        self._stats = StatsAccumulator(metric.proportions)
-        self._execution_stats = StatsAccumulator(metric.proportions)
+        self._stats = StatsAccumulator(self.metric_sets.is_proportion)
+        self._execution_stats = StatsAccumulator(self.metric_sets.is_proportion)
+        self._group: list[RequestState] = []
+        """The states of the (instance, train trial) being received: a metric scores them together."""
         self.num_requests = self.num_cache_hits = self.num_model_calls = self.num_failed_requests = 0
         self.first_error: Optional[str] = None
 
     def record(self, state: RequestState) -> None:
         self._states.append(json_line(state))
-        deterministic, execution = split_values(self.metric, self.metric.evaluate(state))
-        entry = PerInstanceStats(state.instance.id, state.instance.split, state.train_trial_index, deterministic)
-        self._per_instance.append(json_line(entry))
-        self._stats.add(entry)
-        self._execution_stats.add(dataclasses.replace(entry, values=execution))
+        group = self._group[0] if self._group else None
+        if group is not None and (group.instance.id, group.train_trial_index) != (
+            state.instance.id,
+            state.train_trial_index,
+        ):
+            self._evaluate_group()
+        self._group.append(state)
         self.num_requests += 1
         result = state.result
         if result is not None:
@@ -38,9 +46,38 @@ class RunRecorder:
             if self.first_error is None:
                 self.first_error = (result.error if result is not None else None) or "no result"
 
+    def _evaluate_group(self) -> None:
+        if not self._group:
+            return
+        deterministic, execution = self.metric_sets.evaluate(self._group)
+        first = self._group[0]
+        entry = PerInstanceStats(first.instance.id, first.instance.split, first.train_trial_index, deterministic)
+        self._per_instance.append(json_line(entry))
+        self._stats.add(entry)
+        self._execution_stats.add(dataclasses.replace(entry, values=execution))
+        self._group = []
+
+    def finish(self) -> None:
+        """Every request is in: score the last instance (not done on an interrupted run, whose last
+        instance may lack requests)."""
+        self._evaluate_group()
+
+    def close(self) -> None:
+        self._states.close()
+        self._per_instance.close()
+
     def stats(self) -> tuple[list[Stat], list[Stat]]:
-        """(stats, execution stats) of everything recorded."""
-        return self._stats.stats(), self._execution_stats.stats()
+        """(stats, execution stats) of everything recorded; after `finish` and `close`."""
+        stats = self._stats.stats()
+        if self.metric_sets.derive:
+            stats += derived_stats(self.metric_sets.derive, self._stats.splits, self._values_of)
+            stats.sort(key=lambda stat: (stat.split, stat.name))
+        return stats, self._execution_stats.stats()
+
+    def _values_of(self, split: str) -> Iterator[dict[str, float]]:
+        for entry in iter_per_instance_stats(self.run_dir):
+            if entry["split"] == split:
+                yield entry["values"]
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -50,7 +87,3 @@ class RunRecorder:
             "num_model_calls": self.num_model_calls,
             "num_failed_requests": self.num_failed_requests,
         }
-
-    def close(self) -> None:
-        self._states.close()
-        self._per_instance.close()

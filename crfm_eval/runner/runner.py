@@ -11,21 +11,24 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
-from crfm_eval.adaptation.adapter import AdaptationPlan, GenerationAdapter
+from crfm_eval.adaptation.adapter import AdaptationPlan
+from crfm_eval.adaptation.methods import check_model_supports, create_adapter
 from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor
-from crfm_eval.metrics.metric import Metric
+from crfm_eval.metrics.metric import Metric, metric_info
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService, Service
 from crfm_eval.objects import create_object
 from crfm_eval.runner.manifest import ManifestFacts
+from crfm_eval.runner.metric_info import write_metric_info
 from crfm_eval.runner.outputs import run_dir_of, start_run_folder, write_manifest, write_stats
 from crfm_eval.runner.recorder import RunRecorder
 from crfm_eval.runner.report import stats_table
 from crfm_eval.runner.resume import check_same_run, completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
-from crfm_eval.specs import RunSpec
+from crfm_eval.specs import MetricSpec, RunSpec
 from crfm_eval.states import Stat
 
 log = logging.getLogger(__name__)
@@ -34,14 +37,19 @@ log = logging.getLogger(__name__)
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C while the requests of a run were being made: how far it got."""
 
-    def __init__(self, kept: int, total: int, written: int, run_dir: Path) -> None:
+    def __init__(self, kept: int, total: Optional[int], written: int, run_dir: Path) -> None:
         super().__init__(kept, total, written, run_dir)
         self.kept, self.total, self.written, self.run_dir = kept, total, written, run_dir
 
+    @property
+    def progress(self) -> str:
+        of_total = "" if self.total is None else f" of {self.total}"
+        return f"{self.kept}{of_total} requests finished and are kept"
+
     def __str__(self) -> str:
         return (
-            f"Interrupted: {self.kept} of {self.total} requests finished and are kept (in the cache; "
-            f"{self.written} written to {self.run_dir}); run the same command again to resume."
+            f"Interrupted: {self.progress} (in the cache; {self.written} written to {self.run_dir}); "
+            "run the same command again to resume."
         )
 
 
@@ -91,26 +99,31 @@ def run(run_spec: RunSpec) -> list[Stat]:
     if done is not None:
         log.info("%s is already complete, skipping (force=true runs it again).", run_dir)
         return done
+    # An unknown method, or one the model's API cannot serve, stops here: before data or requests.
+    adapter_class = check_model_supports(run_spec.adaptation.method, run_spec.model)
+    metrics = [
+        create_object(spec._target_, spec.args, Metric, f"metric.{name}._target_")
+        for name, spec in metric_specs(adapter_class.metric_specs, run_spec.metric).items()
+    ]
     mark_incomplete(run_dir)
     facts = ManifestFacts.gather()  # git and library versions, looked up while the run goes on
     scenario = create_object(run_spec.scenario._target_, run_spec.scenario.args, Scenario, "scenario._target_")
-    metric = create_object(run_spec.metric._target_, run_spec.metric.args, Metric, "metric._target_")
     instances = scenario.get_instances(Path(run_spec.data_dir))
 
     service = create_service(run_spec)
     recorder = None
     try:
-        adapter = GenerationAdapter(run_spec.adaptation, run_spec.model, service, run_spec.seed)
+        adapter = create_adapter(run_spec.adaptation, run_spec.model, service, run_spec.seed)
         plan = adapter.plan(instances, run_spec.max_eval_instances)
         log.info(
-            "%s: %d eval instances, %d requests to %s",
+            "%s: %d eval instances, %s requests to %s",
             run_spec.scenario.name,
             plan.num_eval_instances,
-            plan.num_requests,
+            "?" if plan.num_requests is None else plan.num_requests,
             run_spec.model.name,
         )
         start_run_folder(run_dir, run_spec)
-        recorder = RunRecorder(run_dir, metric)
+        recorder = RunRecorder(run_dir, metrics)
         setup_seconds = time.perf_counter() - start
         execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
     finally:
@@ -120,6 +133,7 @@ def run(run_spec: RunSpec) -> list[Stat]:
 
     stats, execution_stats = recorder.stats()
     write_stats(run_dir, stats, execution_stats)
+    write_metric_info(run_dir, metric_info(metrics), {stat.name for stat in stats + execution_stats})
     timings = {
         "wall_time_seconds": time.perf_counter() - start,
         "setup_seconds": setup_seconds,
@@ -138,6 +152,15 @@ def run(run_spec: RunSpec) -> list[Stat]:
     return stats
 
 
+def metric_specs(method_specs: tuple[MetricSpec, ...], added: dict[str, MetricSpec]) -> dict[str, MetricSpec]:
+    """The metric sets of a run by name: the method's, then the config's; a set the config names
+    like one of the method's replaces it (to change its arguments)."""
+    chosen = {spec.name: spec for spec in method_specs}
+    for name, spec in added.items():
+        chosen[name] = spec
+    return chosen
+
+
 def _execute(
     run_spec: RunSpec, service: Service, plan: AdaptationPlan, recorder: RunRecorder, run_dir: Path
 ) -> tuple[float, float]:
@@ -151,4 +174,5 @@ def _execute(
             recorder.record(state)
     except KeyboardInterrupt:
         raise RunInterrupted(executor.num_succeeded, plan.num_requests, recorder.num_requests, run_dir) from None
+    recorder.finish()
     return time.perf_counter() - start, time.process_time() - cpu_start - sum(preload_cpu)

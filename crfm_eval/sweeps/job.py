@@ -59,7 +59,7 @@ def _interrupted(run_spec: RunSpec, interrupt: KeyboardInterrupt) -> None:
     record_end(run_dir, "interrupted (Ctrl-C)", interrupted=True)
     summary = write_summary(run_dir.parent)
     if isinstance(interrupt, RunInterrupted):
-        progress = f"{interrupt.kept} of {interrupt.total} requests finished and are kept"
+        progress = interrupt.progress
     else:  # before the requests (loading data, adapting) or after them (stats, files)
         progress = "finished requests are in the cache"
     if in_sweep():
