@@ -1,10 +1,9 @@
 """The Adapter controller: a scenario's instances become a ScenarioState of requests."""
 
 import logging
-import random
 from typing import Optional
 
-from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
+from crfm_eval.adaptation.few_shot import downsample, in_context_examples
 from crfm_eval.adaptation.fitting import fit_prompt
 from crfm_eval.errors import UserError
 from crfm_eval.models.service import Service
@@ -51,9 +50,10 @@ class GenerationAdapter:
             log.warning("Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances)
         states = []
         for trial in range(self.spec.num_train_trials):
-            rng = random.Random(f"{self.seed}/train_trial/{trial}")
-            examples = sample_in_context_examples(pool, self.spec.max_train_instances, rng)
-            states += [self._request_state(instance, examples, trial) for instance in eval_instances]
+            examples = in_context_examples(pool, eval_instances, self.spec.max_train_instances, self.seed, trial)
+            states += [
+                self._request_state(instance, examples[instance.sub_split], trial) for instance in eval_instances
+            ]
         return ScenarioState(self.spec, states)
 
     def _request_state(self, instance: Instance, examples: list[Instance], trial: int) -> RequestState:

@@ -10,6 +10,7 @@ that the same config and cache always give byte-identical stats.json.
 from abc import ABC, abstractmethod
 from collections import defaultdict
 
+from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.metrics.statistics import summarize
 from crfm_eval.states import PerInstanceStats, RequestState, ScenarioState, Stat
 
@@ -42,11 +43,26 @@ def _aggregate(per_instance: list[PerInstanceStats], proportions: frozenset[str]
 def compute_stats(
     metric: Metric, scenario_state: ScenarioState
 ) -> tuple[list[PerInstanceStats], list[Stat], list[Stat]]:
-    """(per-instance values, stats, execution stats) of an executed scenario state."""
+    """(per-instance values, stats, execution stats) of an executed scenario state.
+
+    The stats are the whole-split ones, then those of the split's parts (sub-splits, their macro
+    average, contrast-set consistency; see breakdowns.py).
+    """
     deterministic, execution = [], []
     for state in scenario_state.request_states:
         values = metric.evaluate(state)
         for target, keep in ((deterministic, False), (execution, True)):
             selected = {k: v for k, v in values.items() if (k in metric.execution_dependent) == keep}
-            target.append(PerInstanceStats(state.instance.id, state.instance.split, state.train_trial_index, selected))
-    return deterministic, _aggregate(deterministic, metric.proportions), _aggregate(execution, metric.proportions)
+            instance = state.instance
+            target.append(
+                PerInstanceStats(
+                    instance.id,
+                    instance.split,
+                    state.train_trial_index,
+                    selected,
+                    sub_split=instance.sub_split,
+                    contrast_set=instance.contrast_set,
+                )
+            )
+    stats = _aggregate(deterministic, metric.proportions) + breakdown_stats(deterministic, metric.proportions)
+    return deterministic, stats, _aggregate(execution, metric.proportions)
