@@ -49,6 +49,7 @@ class UserFileScenario(Scenario):
     input_field: Optional[str] = None
     input_template: Optional[str] = None
     choices_field: Optional[str] = None
+    choice_fields: Optional[list[str]] = None
     choices: Optional[list[str]] = None
     answer_field: Optional[str] = "answer"
     sub_split_field: Optional[str] = None
@@ -70,6 +71,7 @@ class UserFileScenario(Scenario):
             input_field=self.input_field,
             input_template=self.input_template,
             choices_field=self.choices_field,
+            choice_fields=list(self.choice_fields) if self.choice_fields is not None else None,
             choices=list(self.choices) if self.choices is not None else None,
             split_field=self.split_field,
             sub_split_field=self.sub_split_field,
@@ -94,11 +96,11 @@ class UserFileScenario(Scenario):
         seen: dict[str, str] = {}
         for split, file, argument, row_format in self.sources:
             path = resolve_user_path(file, data_dir, argument)
-            id_prefix = FEW_SHOT if argument == "few_shot_path" else split
+            id_prefix = FEW_SHOT if argument == "few_shot_path" else None
             count = 0
             for line_number, row in self.rows(path):
                 where = f"{path} line {line_number}"
-                instance = row_format.instance(row, where, split, f"{id_prefix}-{line_number}")
+                instance = row_format.instance(row, where, split, line_number, id_prefix)
                 if instance.id in seen:
                     raise UserError(
                         f"{where} repeats the id {instance.id!r} of {seen[instance.id]}; ids must be unique."

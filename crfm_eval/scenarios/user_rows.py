@@ -3,8 +3,9 @@ input, the options, the answer, the split and the sub-split.
 
 - Input: one field (`input_field`), or a template over the row's fields (`input_template`, e.g.
   "{passage}\\nQuestion: {question}?", as lm-eval's `doc_to_text`; only plain field names).
-- Options (references): a field holding a list of strings (`choices_field`), a fixed list
-  (`choices`, e.g. ["no", "yes"]), or none: then the answer is the text of the one right reference.
+- Options (references): a field holding a list of strings (`choices_field`), fields holding one
+  option each (`choice_fields`, e.g. [A, B, C, D] in a CSV file), a fixed list (`choices`, e.g.
+  ["no", "yes"]), or none: then the answer is the text of the one right reference.
 - Answer (`answer_field`): an option's index (0-based), an option's text, an option's letter (A, B,
   ...), or a boolean when there are two options (false = the first). Without options: a string, or
   a list of strings (several right answers).
@@ -61,6 +62,7 @@ class RowFormat:
     input_field: Optional[str] = None
     input_template: Optional[str] = None
     choices_field: Optional[str] = None
+    choice_fields: Optional[list[str]] = None
     choices: Optional[list[str]] = None
     split_field: Optional[str] = None
     sub_split_field: Optional[str] = None
@@ -69,15 +71,22 @@ class RowFormat:
     def __post_init__(self) -> None:
         if (self.input_field is None) == (self.input_template is None):
             raise UserError("Give exactly one of scenario.args.input_field and scenario.args.input_template.")
-        if self.choices_field is not None and self.choices is not None:
-            raise UserError("Give at most one of scenario.args.choices_field and scenario.args.choices.")
+        if sum(option is not None for option in (self.choices_field, self.choice_fields, self.choices)) > 1:
+            raise UserError(
+                "Give at most one of scenario.args.choices_field, scenario.args.choice_fields and scenario.args.choices."
+            )
+        if self.choice_fields is not None and not self.choice_fields:
+            raise UserError("scenario.args.choice_fields must name at least one field.")
         if self.choices is not None and (not self.choices or not all(isinstance(c, str) for c in self.choices)):
             raise UserError(f"scenario.args.choices={self.choices!r} must be a non-empty list of strings.")
         if self.input_template is not None:
             _template_fields(self.input_template)
 
-    def instance(self, row: dict[str, Any], where: str, split: str, default_id: str) -> Instance:
-        """The row as an Instance; `where` is "<file> line <n>" for the error messages."""
+    def instance(
+        self, row: dict[str, Any], where: str, split: str, line_number: int, id_prefix: Optional[str] = None
+    ) -> Instance:
+        """The row as an Instance; `where` is "<file> line <n>" for the error messages. Without an
+        id field, its id is `<id_prefix or its split>-<line number>`."""
         text = self._input(row, where)
         options = self._options(row, where)
         answer = self._field(row, self.answer_field, "answer_field", where)
@@ -86,7 +95,7 @@ class RowFormat:
             if not golds or not all(isinstance(gold, str) for gold in golds):
                 raise UserError(
                     f"{where}: with no options the answer must be a string or a list of strings, not {answer!r}; "
-                    "or name the options with scenario.args.choices or choices_field."
+                    "or name the options with scenario.args.choices, choices_field or choice_fields."
                 )
             references = [Reference(gold, [CORRECT_TAG]) for gold in golds]
         else:
@@ -97,7 +106,7 @@ class RowFormat:
         sub_split = None
         if self.sub_split_field is not None:
             sub_split = str(self._field(row, self.sub_split_field, "sub_split_field", where))
-        instance_id = default_id
+        instance_id = f"{id_prefix or split}-{line_number}"
         if self.id_field is not None:
             instance_id = str(self._field(row, self.id_field, "id_field", where))
         return Instance(instance_id, text, references, split, sub_split=sub_split)
@@ -124,6 +133,8 @@ class RowFormat:
     def _options(self, row: dict[str, Any], where: str) -> Optional[list[str]]:
         if self.choices is not None:
             return list(self.choices)
+        if self.choice_fields is not None:
+            return [str(self._field(row, name, "choice_fields", where)) for name in self.choice_fields]
         if self.choices_field is None:
             return None
         options = self._field(row, self.choices_field, "choices_field", where)
