@@ -11,7 +11,7 @@ from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.specs import AdaptationSpec
 from crfm_eval.states import CORRECT_TAG, Instance, PerInstanceStats, Reference
 
-PROPORTIONS = frozenset({"exact_match"})
+PROPORTIONS = frozenset({"exact_match"}).__contains__
 
 
 def entry(instance_id, value, sub_split=None, contrast_set=None, trial=0, tokens=10.0):

@@ -15,7 +15,7 @@ As in metric.py, an instance's values are first averaged over its train trials.
 
 import dataclasses
 from collections import defaultdict
-from typing import Optional
+from typing import Callable, Optional
 
 from crfm_eval.metrics.statistics import summarize
 from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE, PerInstanceStats, Stat
@@ -32,7 +32,7 @@ class _InstanceValues:
         return sum(values) / len(values) if values else None
 
 
-def breakdown_stats(per_instance: list[PerInstanceStats], proportions: frozenset[str]) -> list[Stat]:
+def breakdown_stats(per_instance: list[PerInstanceStats], is_proportion: Callable[[str], bool]) -> list[Stat]:
     """Sub-split, macro-average and consistency stats, in a stable order (split, kind, part, name)."""
     by_split: dict[str, dict[str, _InstanceValues]] = defaultdict(dict)
     for entry in per_instance:
@@ -44,8 +44,8 @@ def breakdown_stats(per_instance: list[PerInstanceStats], proportions: frozenset
     stats: list[Stat] = []
     for split in sorted(by_split):
         instances = list(by_split[split].values())
-        stats += _sub_split_stats(split, instances, proportions)
-        stats += _consistency_stats(split, instances, proportions)
+        stats += _sub_split_stats(split, instances, is_proportion)
+        stats += _consistency_stats(split, instances, is_proportion)
     return stats
 
 
@@ -53,7 +53,7 @@ def _names(instances: list[_InstanceValues]) -> list[str]:
     return sorted({name for instance in instances for name in instance.values})
 
 
-def _sub_split_stats(split: str, instances: list[_InstanceValues], proportions: frozenset[str]) -> list[Stat]:
+def _sub_split_stats(split: str, instances: list[_InstanceValues], is_proportion: Callable[[str], bool]) -> list[Stat]:
     parts: dict[str, list[_InstanceValues]] = defaultdict(list)
     for instance in instances:
         if instance.sub_split is not None:
@@ -64,7 +64,7 @@ def _sub_split_stats(split: str, instances: list[_InstanceValues], proportions: 
         in_contrast_sets = any(instance.contrast_set is not None for instance in parts[part])
         for name in _names(parts[part]):
             means = [mean for instance in parts[part] if (mean := instance.mean(name)) is not None]
-            stat = summarize(name, split, means, proportion=name in proportions)
+            stat = summarize(name, split, means, proportion=is_proportion(name))
             stats.append(dataclasses.replace(stat, sub_split=part))
             if stat.mean is not None and not in_contrast_sets:
                 part_means[name].append(stat.mean)
@@ -74,7 +74,9 @@ def _sub_split_stats(split: str, instances: list[_InstanceValues], proportions: 
     return stats
 
 
-def _consistency_stats(split: str, instances: list[_InstanceValues], proportions: frozenset[str]) -> list[Stat]:
+def _consistency_stats(
+    split: str, instances: list[_InstanceValues], is_proportion: Callable[[str], bool]
+) -> list[Stat]:
     sets: dict[str, list[_InstanceValues]] = defaultdict(list)
     for instance in instances:
         if instance.contrast_set is not None:
@@ -83,7 +85,7 @@ def _consistency_stats(split: str, instances: list[_InstanceValues], proportions
     complete = [members for _, members in sorted(sets.items()) if len(members) >= 2]
     stats = []
     for name in _names([member for members in complete for member in members]):
-        if name not in proportions:
+        if not is_proportion(name):
             continue
         worst = []
         for members in complete:

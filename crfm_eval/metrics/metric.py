@@ -64,5 +64,7 @@ def compute_stats(
                     contrast_set=instance.contrast_set,
                 )
             )
-    stats = _aggregate(deterministic, metric.proportions) + breakdown_stats(deterministic, metric.proportions)
+    stats = _aggregate(deterministic, metric.proportions) + breakdown_stats(
+        deterministic, metric.proportions.__contains__
+    )
     return deterministic, stats, _aggregate(execution, metric.proportions)
