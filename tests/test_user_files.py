@@ -242,3 +242,30 @@ def test_file_level_mistakes(tmp_path):
     _write_jsonl(tmp_path / "ids.jsonl", [{"id": "a", "q": "1", "answer": "x"}, {"id": "a", "q": "2", "answer": "y"}])
     with pytest.raises(UserError, match=r"ids.jsonl line 2 repeats the id 'a' of .*ids.jsonl line 1"):
         JSONLScenario(path=str(tmp_path / "ids.jsonl"), input_field="q", id_field="id").get_instances(tmp_path)
+
+
+def test_the_readmes_boolq_through_jsonl_example_runs(shared_data, tmp_path):
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    marker = "# my_conf/scenario/boolq_jsonl.yaml"
+    block = readme.split(marker, 1)[1].split("```", 1)[0].split("\n", 1)[1]
+    (tmp_path / "my_conf" / "scenario").mkdir(parents=True)
+    (tmp_path / "my_conf" / "scenario" / "boolq_jsonl.yaml").write_text(block)
+    completed = run_cli(
+        "--config-dir",
+        "my_conf",
+        "scenario=boolq_jsonl",
+        "model=simple",
+        f"data_dir={shared_data}",
+        "max_eval_instances=20",
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    states = json.loads((_run_dir(tmp_path) / "scenario_state.json").read_text())["request_states"]
+    rows = _boolq_rows(shared_data, 3270)
+    for state in states:
+        row = rows[int(state["instance"]["id"].removeprefix("valid-")) - 1]
+        assert f"{row['passage']}\nQuestion: {row['question']}?\n" in state["request"]["prompt"]
+        right = [r["output"] for r in state["instance"]["references"] if "correct" in r["tags"]]
+        assert right == ["yes" if row["answer"] else "no"]
