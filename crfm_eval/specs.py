@@ -157,7 +157,8 @@ class RunSpec:
     """Where data sets are read from, and downloaded to when missing."""
 
     max_eval_instances: Optional[int] = None
-    """Evaluate at most this many instances per eval split, drawn with `seed`; null for all."""
+    """Evaluate at most this many instances (of each sub-split, e.g. MMLU subject; a contrast set
+    counts as one), drawn with `seed`; null for all."""
 
     seed: int = 0
     """Seed of every random choice (eval subsample, in-context examples)."""

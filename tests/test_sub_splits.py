@@ -2,6 +2,8 @@
 computed by hand below); in-context examples from the eval instance's own sub-split; a contrast set
 sampled whole; instructions that name the sub-split."""
 
+import random
+
 import pytest
 
 from crfm_eval.adaptation.few_shot import downsample, in_context_examples
@@ -109,3 +111,17 @@ def test_instructions_name_the_sub_split_in_words():
     assert build_prompt(literal, [], item("q")).startswith("Answer {yes} or {no}.")
     with pytest.raises(UserError, match=r"names \{sub_split\} but instance q has no sub-split"):
         build_prompt(spec, [], item("q"))
+
+
+def test_each_sub_split_is_capped_on_its_own_and_keeps_its_sample_when_others_change():
+    instances = [
+        item(f"{subject}-{i}", sub_split=subject) for subject, size in (("a", 30), ("b", 4)) for i in range(size)
+    ]
+    kept = downsample(instances, 10, seed=0)
+    assert sum(i.sub_split == "a" for i in kept) == 10 and sum(i.sub_split == "b" for i in kept) == 4
+    alone = downsample([i for i in instances if i.sub_split == "a"], 10, seed=0)
+    assert [i.id for i in alone] == [i.id for i in kept if i.sub_split == "a"]
+    plain = [item(f"x{i}") for i in range(50)]
+    assert [i.id for i in downsample(plain, 5, seed=3)] == [
+        plain[k].id for k in sorted(random.Random(3).sample(range(50), 5))
+    ]

@@ -68,14 +68,34 @@ def _sampling_unit(instance: Instance) -> tuple[str, str]:
     return ("contrast_set", instance.contrast_set) if instance.contrast_set is not None else ("id", instance.id)
 
 
-def downsample(instances: list[Instance], max_count: Optional[int], seed: int) -> list[Instance]:
-    """At most `max_count` instances drawn with `seed`, kept in their original order.
+def _stratum(instance: Instance) -> Optional[str]:
+    # A contrast set spans two sub-splits (original, perturbed): it is sampled as one unit, unstratified.
+    return instance.sub_split if instance.contrast_set is None else None
 
-    A contrast set (an original question and its perturbations) counts as one and is kept or dropped
-    whole, as HELM counts an instance with its contrast inputs: a set cut in half has no consistency.
+
+def downsample(instances: list[Instance], max_count: Optional[int], seed: int) -> list[Instance]:
+    """At most `max_count` instances of each sub-split drawn with `seed`, kept in their original order.
+
+    Each sub-split (e.g. an MMLU subject) is capped on its own, as HELM caps each subject's run, so
+    that every part keeps its share however many parts there are; its draw has its own seeded
+    stream, so adding a subject changes no other subject's sample. A contrast set (an original
+    question and its perturbations) counts as one and is kept or dropped whole, as HELM counts an
+    instance with its contrast inputs: a set cut in half has no consistency.
     """
-    units = list(dict.fromkeys(_sampling_unit(instance) for instance in instances))
-    if max_count is None or len(units) <= max_count:
+    if max_count is None:
         return instances
-    kept = {units[index] for index in random.Random(seed).sample(range(len(units)), max_count)}
+    strata: dict[Optional[str], list[tuple[str, str]]] = defaultdict(list)
+    for instance in instances:
+        units = strata[_stratum(instance)]
+        if not units or units[-1] != _sampling_unit(instance):
+            units.append(_sampling_unit(instance))
+    kept: set[tuple[str, str]] = set()
+    for stratum, units in strata.items():
+        units = list(dict.fromkeys(units))
+        if len(units) <= max_count:
+            kept.update(units)
+            continue
+        # The whole-split stream (no sub-split) is the one every scenario without parts always used.
+        rng = random.Random(seed if stratum is None else f"{seed}/sub_split/{stratum}")
+        kept.update(units[index] for index in rng.sample(range(len(units)), max_count))
     return [instance for instance in instances if _sampling_unit(instance) in kept]
