@@ -105,3 +105,10 @@ def test_the_release_becomes_jsonl_files_with_recorded_sha256(file_server, tmp_p
     assert first == {"id": "train/neg/0_1.txt", "text": "Awful.", "label": 0, "rating": 1}
     recorded = (folder / SUMS_FILE).read_text()
     assert f"{hashlib.sha256((folder / 'test.jsonl').read_bytes()).hexdigest()}  test.jsonl" in recorded
+
+
+def test_a_test_file_without_its_train_file_is_refused_naming_the_fix(tmp_path, shared_data):
+    (tmp_path / "imdb").mkdir()
+    (tmp_path / "imdb" / "test.jsonl").write_bytes((shared_data / "imdb" / "test_sample.jsonl").read_bytes())
+    with pytest.raises(UserError, match=r"train.jsonl is missing beside .*scenario.args.train_file="):
+        IMDBScenario().get_instances(tmp_path)

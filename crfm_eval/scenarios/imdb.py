@@ -65,9 +65,15 @@ class IMDBScenario(Scenario):
         unchecked = verify(folder, [name for name in SPLIT_FILES.values() if (folder / name).exists()], KNOWN_SHA256)
         if unchecked:
             log.warning("%s have no recorded sha256 (not made by crfm_eval) and are used unchecked.", unchecked)
-        train = (
-            self._named_train() if self.train_file else _read_reviews(folder / SPLIT_FILES[TRAIN_SPLIT], TRAIN_SPLIT)
-        )
+        if self.train_file:
+            train = self._named_train()
+        elif (folder / SPLIT_FILES[TRAIN_SPLIT]).exists():
+            train = _read_reviews(folder / SPLIT_FILES[TRAIN_SPLIT], TRAIN_SPLIT)
+        else:
+            raise UserError(
+                f"{folder / SPLIT_FILES[TRAIN_SPLIT]} is missing beside {test_path}; name a file of reviews with "
+                "scenario.args.train_file=..., or delete test.jsonl to download the release again."
+            )
         return train + _read_reviews(test_path, TEST_SPLIT)
 
     def _named_train(self) -> list[Instance]:
