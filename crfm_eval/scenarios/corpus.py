@@ -12,7 +12,7 @@ import glob
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 from crfm_eval.errors import UserError
 from crfm_eval.scenarios.download import read_jsonl
@@ -30,7 +30,7 @@ DOCUMENT_PER = ("file", "line")
 class CorpusScenario(Scenario):
     """The documents of text or JSONL files."""
 
-    paths: list[str] = field(default_factory=list)
+    paths: Union[list[str], str] = field(default_factory=list)
     format: str = "auto"
     document_per: str = "file"
     text_field: str = "text"
@@ -38,9 +38,8 @@ class CorpusScenario(Scenario):
     """A JSONL field naming each document's part of the corpus (e.g. its source), reported apart."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.paths, str):
-            self.paths = [self.paths]
-        if not self.paths:
+        self.patterns = [self.paths] if isinstance(self.paths, str) else list(self.paths)
+        if not self.patterns:
             raise UserError("scenario.args.paths must name at least one file (or glob pattern) of the corpus.")
         if self.format not in FORMATS:
             raise UserError(f"scenario.args.format={self.format!r} is not one of {', '.join(FORMATS)}.")
@@ -53,7 +52,7 @@ class CorpusScenario(Scenario):
             for number, (text, sub_split) in enumerate(self._documents(path)):
                 instances.append(Instance(f"{path.name}-{number}", text, [], TEST_SPLIT, sub_split=sub_split))
         if not instances:
-            raise UserError(f"The corpus {', '.join(self.paths)} has no document that is not blank.")
+            raise UserError(f"The corpus {', '.join(self.patterns)} has no document that is not blank.")
         ids = [instance.id for instance in instances]
         if len(set(ids)) != len(ids):
             raise UserError("Two corpus files have the same name; rename one (document ids are <file name>-<n>).")
@@ -61,7 +60,7 @@ class CorpusScenario(Scenario):
 
     def _files(self, data_dir: Path) -> list[Path]:
         files: list[Path] = []
-        for pattern in self.paths:
+        for pattern in self.patterns:
             if glob.has_magic(pattern):
                 matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
                 if not matches and not Path(pattern).is_absolute():
