@@ -36,12 +36,12 @@ def test_every_labelled_perturbation_beside_its_original(shared_data, contrast_f
     item = contrast_file[0]  # "was chasing cars written for grey's anatomy", answer FALSE
     original = next(i for i in valid if i.sub_split == "original" and "Chasing Cars" in i.input)
     row = dev[int(original.id.removeprefix("valid-"))]
-    assert row["question"] == item["question"] and original.references[0].output == "No"
+    assert row["question"] == item["question"] and original.first_correct_reference.output == "No"
     perturbed = [i for i in valid if i.contrast_set == original.id and i.sub_split == "perturbed"]
     assert [i.input for i in perturbed] == [
         boolq_input(row["passage"], p["perturbed_q"]) for p in item["perturbed_questions"]
     ]
-    assert [i.references[0].output for i in perturbed] == [
+    assert [i.first_correct_reference.output for i in perturbed] == [
         "Yes" if p["answer"] == "TRUE" else "No" for p in item["perturbed_questions"]
     ]
 
@@ -51,8 +51,8 @@ def test_helms_choice_keeps_only_the_flipped_answers(shared_data):
         i for i in BoolQScenario(True, contrast_flipped_only=True).get_instances(shared_data) if i.split == "valid"
     ]
     assert Counter(i.sub_split for i in valid) == {"original": 64, "perturbed": 173}
-    answers = {i.id: i.references[0].output for i in valid if i.sub_split == "original"}
-    assert all(i.references[0].output != answers[i.contrast_set] for i in valid if i.sub_split == "perturbed")
+    answers = {i.id: i.first_correct_reference.output for i in valid if i.sub_split == "original"}
+    assert all(i.first_correct_reference.output != answers[i.contrast_set] for i in valid if i.sub_split == "perturbed")
 
 
 def test_a_contrast_run_reports_originals_perturbed_and_consistency(shared_data, tmp_path):
