@@ -48,7 +48,9 @@ def test_every_labelled_perturbation_beside_its_original(shared_data, contrast_f
 
 def test_helms_choice_keeps_only_the_flipped_answers(shared_data):
     valid = [
-        i for i in BoolQScenario(True, contrast_flipped_only=True).get_instances(shared_data) if i.split == "valid"
+        i
+        for i in BoolQScenario(contrast_sets=True, contrast_flipped_only=True).get_instances(shared_data)
+        if i.split == "valid"
     ]
     assert Counter(i.sub_split for i in valid) == {"original": 64, "perturbed": 173}
     answers = {i.id: i.first_correct_reference.output for i in valid if i.sub_split == "original"}
