@@ -48,7 +48,8 @@ def compute_stats(
     The stats are the whole-split ones, then those of the split's parts (sub-splits, their macro
     average, contrast-set consistency; see breakdowns.py).
     """
-    deterministic, execution = [], []
+    deterministic: list[PerInstanceStats] = []
+    execution: list[PerInstanceStats] = []
     for state in scenario_state.request_states:
         values = metric.evaluate(state)
         for target, keep in ((deterministic, False), (execution, True)):
