@@ -95,3 +95,22 @@ def test_the_site_shows_a_table_per_scenario_and_mmlus_subjects_with_their_macro
         stat = mmlu[(attributes["data-metric"], "test", part)]
         assert float(attributes["data-mean"]) == stat["mean"] and int(float(attributes["data-count"])) == stat["count"]
     assert "parts-boolq" not in parser.tables and "parts-imdb" not in parser.tables
+
+
+def test_mmlus_default_is_helms_joint_format_with_the_subjects_own_examples(swept):
+    _, runs = swept
+    adaptation = json.loads((runs["mmlu"] / "run_spec.json").read_text())["adaptation"]
+    assert (adaptation["name"], adaptation["method"]) == ("mmlu", "multiple_choice_joint")
+    states = json.loads((runs["mmlu"] / "scenario_state.json").read_text())["request_states"]
+    for state in states:
+        subject = state["instance"]["sub_split"]
+        prompt = state["request"]["prompt"]
+        intro = f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+        assert prompt.startswith(intro + "Question: ")
+        options = "".join(
+            f"{letter}. {r['output']}\n" for letter, r in zip("ABCD", state["instance"]["references"], strict=True)
+        )
+        assert prompt.endswith(f"Question: {state['instance']['input']}\n{options}Answer:")
+        assert prompt.count("\nAnswer: ") == 5
+        examples = state["train_instance_ids"]
+        assert len(examples) == 5 and all(example.startswith(f"train-{subject}-") for example in examples)

@@ -213,33 +213,48 @@ def test_file_level_mistakes(tmp_path):
         JSONLScenario(path=str(tmp_path / "ids.jsonl"), input_field="q", id_field="id").get_instances(tmp_path)
 
 
-def test_the_readmes_boolq_through_jsonl_example_runs(shared_data, tmp_path):
+def test_the_readmes_boolq_through_jsonl_example_is_lm_evals_boolq(shared_data, tmp_path):
     from conftest import REPO
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     marker = "# my_conf/scenario/boolq_jsonl.yaml"
     block = readme.split(marker, 1)[1].split("```", 1)[0].split("\n", 1)[1]
+    assert "adaptation=mc_separate \"adaptation.input_prefix=''\" adaptation.max_train_instances=0" in readme
     (tmp_path / "my_conf" / "scenario").mkdir(parents=True)
     (tmp_path / "my_conf" / "scenario" / "boolq_jsonl.yaml").write_text(block)
     completed = run_cli(
         "--config-dir",
         "my_conf",
         "scenario=boolq_jsonl",
-        "model=simple",
         f"data_dir={shared_data}",
+        "adaptation=mc_separate",
+        "adaptation.input_prefix=''",
+        "adaptation.max_train_instances=0",
+        "model=simple",
         "max_eval_instances=20",
         cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     states = json.loads((_run_dir(tmp_path) / "scenario_state.json").read_text())["request_states"]
+    assert len(states) == 40  # two continuations per question
     rows = _boolq_rows(shared_data, 3270)
     for state in states:
         row = rows[int(state["instance"]["id"].removeprefix("valid-")) - 1]
-        assert f"{row['passage']}\nQuestion: {row['question']}?\n" in state["request"]["prompt"]
+        # lm-evaluation-harness's boolq: doc_to_text, then " no" / " yes" scored.
+        assert state["request"]["prompt"] == f"{row['passage']}\nQuestion: {row['question']}?\nAnswer:"
+        assert state["request"]["continuation"] == [" no", " yes"][state["reference_index"]]
         right = [r["output"] for r in state["instance"]["references"] if "correct" in r["tags"]]
         assert right == ["yes" if row["answer"] else "no"]
-    stats = _stats(_run_dir(tmp_path))
-    answers = [s["result"]["completions"][0]["text"].strip() for s in states]
-    golds = [next(r["output"] for r in s["instance"]["references"] if "correct" in r["tags"]) for s in states]
-    exact = stats[("exact_match", "valid", None)]
-    assert exact["count"] == 20 and exact["mean"] == sum(a == g for a, g in zip(answers, golds, strict=True)) / 20
+    # Accuracy is the argmax of the two continuations' log-likelihoods (lm-eval's acc; first on a tie).
+    scores: dict[str, dict[int, float]] = {}
+    for state in states:
+        scores.setdefault(state["instance"]["id"], {})[state["reference_index"]] = state["result"]["completions"][0][
+            "logprob"
+        ]
+    references = {state["instance"]["id"]: state["instance"]["references"] for state in states}
+    right = 0
+    for instance_id, by_index in scores.items():
+        chosen = max(by_index, key=lambda index: (by_index[index], -index))
+        right += "correct" in references[instance_id][chosen]["tags"]
+    exact = _stats(_run_dir(tmp_path))[("exact_match", "valid", None)]
+    assert exact["count"] == 20 and exact["mean"] == right / 20

@@ -8,6 +8,14 @@ from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE, Stat
 
 MAIN_STATS = (
     "exact_match",
+    "acc_norm",
+    "acc_norm_per_token",
+    "exact_match@2",
+    "ece_10_bin",
+    "selective_acc@10",
+    "logprob_per_token",
+    "perplexity",
+    "bits_per_byte",
     "quasi_exact_match",
     "prefix_exact_match",
     "quasi_prefix_exact_match",
@@ -16,6 +24,7 @@ MAIN_STATS = (
     "num_train_instances",
     "prompt_truncated",
     "inference_runtime",
+    "num_requests",
     "cached",
 )
 

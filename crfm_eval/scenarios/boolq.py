@@ -28,10 +28,13 @@ SPLIT_FILES = {
 }
 
 
-def boolq_input(passage: str, question: str) -> str:
-    """HELM's BoolQ input: the passage, then the question with a capital first letter and a '?'."""
-    question = question.strip()
-    return f"{passage}\nQuestion: {question[:1].upper()}{question[1:]}?"
+def boolq_input(passage: str, question: str, capitalize: bool = True) -> str:
+    """HELM's BoolQ input: the passage, then the question with a capital first letter and a '?'
+    (lm-evaluation-harness keeps the question as written: `capitalize=False`)."""
+    question = question.strip() if capitalize else question
+    if capitalize:
+        question = question[:1].upper() + question[1:]
+    return f"{passage}\nQuestion: {question}?"
 
 
 ORIGINAL = "original"
@@ -39,12 +42,11 @@ PERTURBED = "perturbed"
 """The sub-splits of a run with contrast sets."""
 
 
-def _answer(answer: bool) -> Reference:
-    return Reference("Yes" if answer else "No", [CORRECT_TAG])
-
-
 class BoolQScenario(Scenario):
     """Instances from BoolQ's train and dev files; dev is the `valid` split (test has no labels).
+
+    Each instance has both answers as references, the false one first (lm-eval's choice order),
+    the right one tagged correct.
 
     With `contrast_sets`, the valid split holds the dev questions that have a contrast set (sub-split
     `original`) and their perturbations (sub-split `perturbed`), each tagged with its set, so that
@@ -52,7 +54,18 @@ class BoolQScenario(Scenario):
     only the perturbations whose answer differs from the original's, as HELM does.
     """
 
-    def __init__(self, contrast_sets: bool = False, contrast_flipped_only: bool = False) -> None:
+    def __init__(
+        self,
+        capitalize_question: bool = True,
+        yes_text: str = "Yes",
+        no_text: str = "No",
+        contrast_sets: bool = False,
+        contrast_flipped_only: bool = False,
+    ) -> None:
+        """`capitalize_question`: HELM's input (True) or lm-eval's question as written (False);
+        `yes_text` / `no_text`: the references' texts (lm-eval's are `yes` / `no`)."""
+        self.capitalize_question = capitalize_question
+        self.yes_text, self.no_text = yes_text, no_text
         self.contrast_sets = contrast_sets
         self.contrast_flipped_only = contrast_flipped_only
 
@@ -73,9 +86,11 @@ class BoolQScenario(Scenario):
                     raise UserError(f"{path} line {line_number}: 'answer' must be true or false, not {answer!r}.")
                 instance_id = f"{split}-{line_number - 1}"
                 if contrast is None or split == TRAIN_SPLIT:
-                    instances.append(Instance(instance_id, boolq_input(passage, question), [_answer(answer)], split))
+                    instances.append(
+                        Instance(instance_id, self._input(passage, question), self._answers(answer), split)
+                    )
                 elif question in contrast:
-                    instances += _contrast_instances(instance_id, passage, contrast.pop(question), answer, path)
+                    instances += self._contrast_instances(instance_id, passage, contrast.pop(question), answer, path)
         if contrast:
             raise UserError(
                 f"{len(contrast)} contrast-set questions are not in {folder / 'dev.jsonl'} (e.g. "
@@ -83,30 +98,38 @@ class BoolQScenario(Scenario):
             )
         return instances
 
+    def _input(self, passage: str, question: str) -> str:
+        return boolq_input(passage, question, self.capitalize_question)
 
-def _contrast_instances(
-    instance_id: str, passage: str, contrast_set: ContrastSet, answer: bool, path: Path
-) -> list[Instance]:
-    """The original dev question and its perturbations, all in the set named by the original's id."""
-    if contrast_set.answer != answer:
-        raise UserError(f"{path} answers {contrast_set.question!r} differently from the contrast-set file.")
-    original = Instance(
-        instance_id,
-        boolq_input(passage, contrast_set.question),
-        [_answer(answer)],
-        VALID_SPLIT,
-        sub_split=ORIGINAL,
-        contrast_set=instance_id,
-    )
-    perturbed = [
-        Instance(
-            f"{instance_id}-contrast-{index}",
-            boolq_input(passage, perturbation.question),
-            [_answer(perturbation.answer)],
+    def _answers(self, answer: bool) -> list[Reference]:
+        return [
+            Reference(self.no_text, [] if answer else [CORRECT_TAG]),
+            Reference(self.yes_text, [CORRECT_TAG] if answer else []),
+        ]
+
+    def _contrast_instances(
+        self, instance_id: str, passage: str, contrast_set: ContrastSet, answer: bool, path: Path
+    ) -> list[Instance]:
+        """The original dev question and its perturbations, all in the set named by the original's id."""
+        if contrast_set.answer != answer:
+            raise UserError(f"{path} answers {contrast_set.question!r} differently from the contrast-set file.")
+        original = Instance(
+            instance_id,
+            self._input(passage, contrast_set.question),
+            self._answers(answer),
             VALID_SPLIT,
-            sub_split=PERTURBED,
+            sub_split=ORIGINAL,
             contrast_set=instance_id,
         )
-        for index, perturbation in enumerate(contrast_set.perturbations)
-    ]
-    return [original, *perturbed]
+        perturbed = [
+            Instance(
+                f"{instance_id}-contrast-{index}",
+                self._input(passage, perturbation.question),
+                self._answers(perturbation.answer),
+                VALID_SPLIT,
+                sub_split=PERTURBED,
+                contrast_set=instance_id,
+            )
+            for index, perturbation in enumerate(contrast_set.perturbations)
+        ]
+        return [original, *perturbed]
