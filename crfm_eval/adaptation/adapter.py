@@ -8,13 +8,12 @@ becomes, and which metric sets score them.
 """
 
 import logging
-import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
-from crfm_eval.adaptation.few_shot import chosen_indices, sample_in_context_examples
+from crfm_eval.adaptation.few_shot import Subsample, examples_by_sub_split
 from crfm_eval.adaptation.fitting import FittedPrompt, fit_prompt
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
@@ -81,13 +80,19 @@ class Adapter(ABC):
 
         `instances` may be a list or a scenario's stream that reads its data again each time it is
         iterated: it is gone through up to three times (to count the eval instances and collect the
-        train pool, to find eval inputs in the pool, to build the states), so that a run holds only
-        the train pool, however many eval instances there are.
+        train pool, to count the subsample and find its inputs in the pool, to build the states), so
+        that a run holds only the train pool (and, with max_eval_instances, the subsample's keys),
+        however many eval instances there are. The instances chosen and the examples are those of
+        `downsample` and `in_context_examples` (sub-split pools, contrast sets whole).
         """
         eval_splits = set(self.spec.eval_splits)
-        pool, num_eval = [], 0
+        pool, num_eval, sub_splits = [], 0, set()
+        subsample = Subsample(max_eval_instances, self.seed)
         for instance in instances:
-            num_eval += instance.split in eval_splits
+            if instance.split in eval_splits:
+                num_eval += 1
+                sub_splits.add(instance.sub_split)
+                subsample.add(instance)
             if instance.split == TRAIN_SPLIT:
                 pool.append(instance)
         if not num_eval:
@@ -96,43 +101,49 @@ class Adapter(ABC):
                 f"The scenario has no instance in adaptation.eval_splits={self.spec.eval_splits}; "
                 f"its splits are {splits}."
             )
-        chosen = chosen_indices(num_eval, max_eval_instances, self.seed)
-        num_chosen = num_eval if chosen is None else len(chosen)
-        examples: list[list[Instance]] = [[]]
-        if self.uses_in_context_examples:
-            # Never show the model an eval instance as an example, even if a data set repeats one.
+        if not self.uses_in_context_examples:
+            pool = []
+        num_chosen = num_eval
+        # A second pass over the chosen eval instances, only when there is a subsample to count or a
+        # pool to clean: never show the model an eval instance as an example, even if a data set repeats one.
+        if subsample.draw() or pool:
             pool_inputs = {instance.input for instance in pool}
-            if pool_inputs:
-                asked = {i.input for i in self._eval_instances(instances, chosen) if i.input in pool_inputs}
-                pool = [instance for instance in pool if instance.input not in asked]
+            num_chosen, sub_splits, asked = 0, set(), set()
+            for instance in self._eval_instances(instances, subsample):
+                num_chosen += 1
+                sub_splits.add(instance.sub_split)
+                if instance.input in pool_inputs:
+                    asked.add(instance.input)
+            pool = [instance for instance in pool if instance.input not in asked]
+        examples: list[dict[Optional[str], list[Instance]]] = [{}]
+        if self.uses_in_context_examples:
             if self.spec.max_train_instances > len(pool):
                 log.warning(
                     "Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances
                 )
             examples = [
-                sample_in_context_examples(
-                    pool, self.spec.max_train_instances, random.Random(f"{self.seed}/train_trial/{trial}")
-                )
+                examples_by_sub_split(pool, sub_splits, self.spec.max_train_instances, self.seed, trial)
                 for trial in range(self.spec.num_train_trials)
             ]
         per_instance = self.requests_per_instance
         num_requests = None if per_instance is None else num_chosen * len(examples) * per_instance
-        return AdaptationPlan(num_chosen, num_requests, self._states(instances, chosen, examples))
+        return AdaptationPlan(num_chosen, num_requests, self._states(instances, subsample, examples))
 
-    def _eval_instances(self, instances: Iterable[Instance], chosen: Optional[set[int]]) -> Iterator[Instance]:
-        eval_splits, index = set(self.spec.eval_splits), 0
+    def _eval_instances(self, instances: Iterable[Instance], subsample: Subsample) -> Iterator[Instance]:
+        eval_splits = set(self.spec.eval_splits)
         for instance in instances:
-            if instance.split in eval_splits:
-                if chosen is None or index in chosen:
-                    yield instance
-                index += 1
+            if instance.split in eval_splits and subsample.keeps(instance):
+                yield instance
 
     def _states(
-        self, instances: Iterable[Instance], chosen: Optional[set[int]], examples: list[list[Instance]]
+        self,
+        instances: Iterable[Instance],
+        subsample: Subsample,
+        examples: list[dict[Optional[str], list[Instance]]],
     ) -> Iterator[RequestState]:
-        for instance in self._eval_instances(instances, chosen):
+        for instance in self._eval_instances(instances, subsample):
             for trial, trial_examples in enumerate(examples):
-                yield from self.request_states(instance, trial_examples, trial)
+                yield from self.request_states(instance, trial_examples.get(instance.sub_split, []), trial)
 
     @abstractmethod
     def request_states(self, instance: Instance, examples: list[Instance], trial: int) -> list[RequestState]:

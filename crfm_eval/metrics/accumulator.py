@@ -31,6 +31,8 @@ class MetricSets:
         self.execution_dependent = frozenset().union(*(metric.execution_dependent for metric in metrics))
         self.derive = [metric for metric in metrics if type(metric).derive is not Metric.derive]
         """The metrics with stats that are not means (they need a split's entries read back)."""
+        self.prepare = [metric for metric in metrics if type(metric).prepare is not Metric.prepare]
+        """The metrics that see every executed state of the run before scoring any."""
 
     def is_proportion(self, name: str) -> bool:
         return any(metric.is_proportion(name) for metric in self.metrics)

@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
+from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.metrics.statistics import summarize
 from crfm_eval.states import PerInstanceStats, RequestState, ScenarioState, Stat
 
@@ -55,6 +56,11 @@ class Metric(ABC):
 
     def is_proportion(self, name: str) -> bool:
         return name in self.proportions
+
+    def prepare(self, states: list[RequestState]) -> None:
+        """Called once with every executed request state of the run, before `evaluate_instance`: a
+        metric that asks an outside scorer (toxicity) scores all the texts in one batch here."""
+        return None
 
     @abstractmethod
     def evaluate_instance(self, states: list[RequestState]) -> dict[str, float]:
@@ -101,12 +107,18 @@ def _aggregate(per_instance: list[PerInstanceStats], is_proportion: Callable[[st
 def compute_stats(
     metrics: list[Metric], scenario_state: ScenarioState
 ) -> tuple[list[PerInstanceStats], list[Stat], list[Stat]]:
-    """(per-instance values, stats, execution stats) of an executed scenario state."""
+    """(per-instance values, stats, execution stats) of an executed scenario state.
+
+    The stats are the whole-split ones, then those of the split's parts (sub-splits, their macro
+    average, contrast-set consistency; see breakdowns.py).
+    """
     execution_dependent = frozenset().union(*(metric.execution_dependent for metric in metrics))
 
     def is_proportion(name: str) -> bool:
         return any(metric.is_proportion(name) for metric in metrics)
 
+    for metric in metrics:
+        metric.prepare(scenario_state.request_states)
     deterministic: list[PerInstanceStats] = []
     execution: list[PerInstanceStats] = []
     for states in instance_groups(scenario_state.request_states):
@@ -116,13 +128,23 @@ def compute_stats(
         instance, trial = states[0].instance, states[0].train_trial_index
         for target, keep in ((deterministic, False), (execution, True)):
             selected = {k: v for k, v in values.items() if (k in execution_dependent) == keep}
-            target.append(PerInstanceStats(instance.id, instance.split, trial, selected))
+            target.append(
+                PerInstanceStats(
+                    instance.id,
+                    instance.split,
+                    trial,
+                    selected,
+                    sub_split=instance.sub_split,
+                    contrast_set=instance.contrast_set,
+                )
+            )
     stats = _aggregate(deterministic, is_proportion)
     for split in sorted({entry.split for entry in deterministic}):
         split_values = [entry.values for entry in deterministic if entry.split == split]
         for metric in metrics:
             stats += [stat for stat in metric.derive(split, split_values) if math.isfinite(stat.mean or 0.0)]
     stats.sort(key=lambda stat: (stat.split, stat.name))
+    stats += breakdown_stats(deterministic, is_proportion)
     return deterministic, stats, _aggregate(execution, is_proportion)
 
 

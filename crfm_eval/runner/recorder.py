@@ -1,6 +1,15 @@
 """Each executed request state, as it arrives: one line in scenario_state.jsonl; once an instance's
 states of one train trial are all in, its metric values as one line of per_instance_stats.jsonl
-and into the running stats. Nothing per request stays in memory."""
+and into the running stats. Nothing per request stays in memory.
+
+Two things need the whole run, and get it without holding it when they can:
+- stats over parts of a split (sub-splits, macro average, contrast-set consistency, see
+  metrics/breakdowns.py) and derived stats: from per_instance_stats.jsonl read back at the end,
+  only when the run has parts or a metric derives;
+- a metric with a `prepare` hook (it sees every executed state before scoring any, e.g. to batch
+  an outside scorer): then the states are kept until the last one is in, `prepare` is called with
+  all of them, and only then is every instance scored. Memory then grows with the run.
+"""
 
 import dataclasses
 from collections.abc import Iterator
@@ -9,6 +18,7 @@ from typing import Any, Optional
 
 from crfm_eval.cost.usage import UsageMeter
 from crfm_eval.metrics.accumulator import MetricSets, StatsAccumulator, derived_stats
+from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.metrics.metric import Metric
 from crfm_eval.runner.outputs import PER_INSTANCE_STATS_FILE, SCENARIO_STATE_FILE, JsonlAppender, json_line
 from crfm_eval.runner.readers import iter_per_instance_stats
@@ -31,11 +41,22 @@ class RunRecorder:
         self._execution_stats = StatsAccumulator(self.metric_sets.is_proportion)
         self._group: list[RequestState] = []
         """The states of the (instance, train trial) being received: a metric scores them together."""
+        self._held: Optional[list[RequestState]] = [] if self.metric_sets.prepare else None
+        """Every state of the run, kept for the metrics' `prepare` hook (None: no metric has one)."""
+        self._has_parts = False
+        """Some instance has a sub-split or a contrast set: breakdown stats are computed at the end."""
         self.num_requests = self.num_cache_hits = self.num_model_calls = self.num_failed_requests = 0
         self.first_error: Optional[str] = None
 
     def record(self, state: RequestState) -> None:
         self._states.append(json_line(state))
+        self._count(state)
+        if self._held is not None:
+            self._held.append(state)
+        else:
+            self._receive(state)
+
+    def _receive(self, state: RequestState) -> None:
         group = self._group[0] if self._group else None
         if group is not None and (group.instance.id, group.train_trial_index) != (
             state.instance.id,
@@ -44,6 +65,8 @@ class RunRecorder:
             self._evaluate_group()
         self._group.append(state)
         self._group_cost += self.usage.add(state)
+
+    def _count(self, state: RequestState) -> None:
         self.num_requests += 1
         result = state.result
         if result is not None:
@@ -58,8 +81,11 @@ class RunRecorder:
         if not self._group:
             return
         deterministic, execution = self.metric_sets.evaluate(self._group)
-        first = self._group[0]
-        entry = PerInstanceStats(first.instance.id, first.instance.split, first.train_trial_index, deterministic)
+        instance, trial = self._group[0].instance, self._group[0].train_trial_index
+        entry = PerInstanceStats(
+            instance.id, instance.split, trial, deterministic, instance.sub_split, instance.contrast_set
+        )
+        self._has_parts = self._has_parts or instance.sub_split is not None or instance.contrast_set is not None
         self._per_instance.append(json_line(entry))
         self._stats.add(entry)
         execution[COST_STAT] = self._group_cost
@@ -69,6 +95,12 @@ class RunRecorder:
     def finish(self) -> None:
         """Every request is in: score the last instance (not done on an interrupted run, whose last
         instance may lack requests)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            for metric in self.metric_sets.prepare:
+                metric.prepare(held)
+            for state in held:
+                self._receive(state)
         self._evaluate_group()
 
     def close(self) -> None:
@@ -81,6 +113,9 @@ class RunRecorder:
         if self.metric_sets.derive:
             stats += derived_stats(self.metric_sets.derive, self._stats.splits, self._values_of)
             stats.sort(key=lambda stat: (stat.split, stat.name))
+        if self._has_parts:
+            entries = (PerInstanceStats(**entry) for entry in iter_per_instance_stats(self.run_dir))
+            stats += breakdown_stats(entries, self.metric_sets.is_proportion)
         return stats, self._execution_stats.stats()
 
     def _values_of(self, split: str) -> Iterator[dict[str, float]]:
