@@ -8,7 +8,7 @@ value it is Student's t interval of the mean.
 import math
 import statistics
 
-from crfm_eval.states import Stat
+from crfm_eval.states import Stat, TrialSpread
 
 # scipy.special rather than scipy.stats: the same quantile functions at a third of the import time
 # (about 1 s less per run on this 2-core machine). Imported where used, not here: importing it
@@ -54,3 +54,12 @@ def _wilson(proportion: float, count: int) -> tuple[float, float]:
     center = (proportion + z * z / (2 * count)) / denominator
     half_width = z * math.sqrt(proportion * (1 - proportion) / count + z * z / (4 * count * count)) / denominator
     return max(0.0, center - half_width), min(1.0, center + half_width)
+
+
+def trial_spread(trial_values: dict[int, list[float]]) -> TrialSpread | None:
+    """The spread of a stat over train trials, from each trial's values (trial index -> values of
+    its instances); None with fewer than two trials."""
+    if len(trial_values) < 2:
+        return None
+    means = [math.fsum(values) / len(values) for _, values in sorted(trial_values.items()) if values]
+    return TrialSpread(means, min(means), max(means), statistics.stdev(means))
