@@ -1,45 +1,79 @@
-"""Reading run folders: the files the runner wrote, as plain dicts (the site depends on the file
-names and formats, not on the runner's classes).
+"""The run folders of an output dir, as the summary pages see them.
 
-A run counts as complete when its `manifest.json` exists, because the runner writes the manifest
-last. Incomplete folders (a run killed half way, or still going) are reported, never shown as
-results. `scenario_state.json` can be tens of megabytes, so it is read only when a page needs it.
+A complete run (its manifest is written last) is known by its digest (run_data.py): spec, stats,
+manifest, status, metric metadata and per-instance means, small enough for a hundred runs to sit
+in memory. A folder that is not complete is listed with what its status.json says: failed (with
+the job's one-line error), started and not ended (running, or killed), or nothing at all.
 """
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from crfm_eval.json_io import read_json
-from crfm_eval.runner.outputs import (
-    EXECUTION_STATS_FILE,
-    MANIFEST_FILE,
-    PER_INSTANCE_STATS_FILE,
-    RUN_SPEC_FILE,
-    SCENARIO_STATE_FILE,
-    STATS_FILE,
-)
+from crfm_eval.runner import readers
 
 SPLIT_PREFERENCE = ("test", "valid")
 """Which eval split the leaderboard reports, best first: test when a run has it, else valid."""
 
+FAILED = "failed"
+RUNNING = "running or killed"
+UNFINISHED = "unfinished"
+
 
 @dataclass
 class Run:
-    """One complete run folder, with its small files loaded."""
+    """One complete run, from its digest."""
 
-    path: Path
-    suite: str
-    run_name: str
-    run_spec: dict[str, Any]
-    stats: list[dict[str, Any]]
-    execution_stats: list[dict[str, Any]]
-    manifest: dict[str, Any]
-    finished_at: dt.datetime
-    """When the run ended: the manifest's time stamp (it is written last)."""
-    _per_instance: Optional[list[dict[str, Any]]] = field(default=None, repr=False)
+    digest: dict[str, Any]
+    _stats: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for entry in (*self.execution_stats, *self.stats):  # stats.json wins over execution_stats.json
+            self._stats[(str(entry.get("name")), str(entry.get("split")))] = entry
+
+    @property
+    def path(self) -> Path:
+        return Path(self.digest["path"])
+
+    @property
+    def suite(self) -> str:
+        return str(self.digest["suite"])
+
+    @property
+    def run_name(self) -> str:
+        return str(self.digest["run_name"])
+
+    @property
+    def key(self) -> str:
+        """Identifies the run inside the site: `<suite>/<run_name>`."""
+        return f"{self.suite}/{self.run_name}"
+
+    @property
+    def run_spec(self) -> dict[str, Any]:
+        return self.digest.get("run_spec") or {}
+
+    @property
+    def stats(self) -> list[dict[str, Any]]:
+        return self.digest.get("stats") or []
+
+    @property
+    def execution_stats(self) -> list[dict[str, Any]]:
+        return self.digest.get("execution_stats") or []
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.digest.get("manifest") or {}
+
+    @property
+    def metric_metadata(self) -> list[dict[str, Any]]:
+        return self.digest.get("metric_metadata") or []
+
+    @property
+    def failure(self) -> Optional[str]:
+        """The one-line error of the job that wrote this run (e.g. some requests failed), if any."""
+        status = self.digest.get("status") or {}
+        return status.get("error") or None
 
     @property
     def scenario(self) -> str:
@@ -59,102 +93,96 @@ class Run:
         return value if isinstance(value, int) else None
 
     @property
-    def key(self) -> str:
-        """Identifies the run inside the site: `<suite>/<run_name>`."""
-        return f"{self.suite}/{self.run_name}"
+    def finished_at(self) -> dt.datetime:
+        """When the run ended: the manifest's time stamp (it is written last)."""
+        stamp = self.manifest.get("finished_at")
+        if isinstance(stamp, str):
+            try:
+                return dt.datetime.fromisoformat(stamp)
+            except ValueError:
+                pass
+        return dt.datetime.fromtimestamp(0, tz=dt.timezone.utc)
 
     def stat(self, name: str, split: str) -> Optional[dict[str, Any]]:
         """The stats.json (or execution_stats.json) entry of `name` on `split`, if any."""
-        for entry in (*self.stats, *self.execution_stats):
-            if entry.get("name") == name and entry.get("split") == split:
-                return entry
-        return None
+        return self._stats.get((name, split))
 
-    def splits(self) -> list[str]:
-        return sorted({str(entry.get("split")) for entry in self.stats})
+    def stat_names(self, split: str) -> list[str]:
+        return sorted({name for name, stat_split in self._stats if stat_split == split})
 
     def main_split(self, metric: str) -> Optional[str]:
         """The split the leaderboard reports for `metric`: the first of SPLIT_PREFERENCE it has, else any."""
-        having = [entry["split"] for entry in self.stats if entry.get("name") == metric and entry.get("count")]
+        having = [split for (name, split), entry in self._stats.items() if name == metric and entry.get("count")]
         for split in SPLIT_PREFERENCE:
             if split in having:
                 return split
         return sorted(having)[0] if having else None
 
-    def per_instance(self) -> list[dict[str, Any]]:
-        if self._per_instance is None:
-            path = self.path / PER_INSTANCE_STATS_FILE
-            self._per_instance = read_json(path) if path.exists() else []
-        return self._per_instance
-
     def instance_values(self, metric: str, split: str) -> dict[str, float]:
-        """Instance id -> value of `metric`, averaged over train trials as stats.json does."""
-        by_instance: dict[str, list[float]] = defaultdict(list)
-        for entry in self.per_instance():
-            value = entry.get("values", {}).get(metric)
-            if entry.get("split") == split and value is not None:
-                by_instance[str(entry["instance_id"])].append(float(value))
-        return {instance_id: sum(values) / len(values) for instance_id, values in by_instance.items()}
+        """Instance id -> value of `metric` on `split`, averaged over train trials as stats.json does."""
+        per_split = (self.digest.get("per_instance") or {}).get(split) or {}
+        values = (per_split.get("values") or {}).get(metric)
+        if values is None:
+            return {}
+        return {
+            instance_id: value for instance_id, value in zip(per_split["ids"], values, strict=True) if value is not None
+        }
 
-    def request_states(self) -> list[dict[str, Any]]:
-        """Every request state of the run (read on demand: the file can be large)."""
-        path = self.path / SCENARIO_STATE_FILE
-        return read_json(path).get("request_states", []) if path.exists() else []
+
+@dataclass(frozen=True)
+class UnfinishedRun:
+    """A run folder without a complete run in it, and what its status.json says."""
+
+    path: Path
+    state: str
+    """FAILED, RUNNING or UNFINISHED."""
+    error: Optional[str] = None
+    """The one-line error of a failed job."""
+    run_spec: Optional[dict[str, Any]] = None
+
+    @property
+    def suite(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def run_name(self) -> str:
+        return self.path.name
 
 
 @dataclass
 class RunsFound:
-    """What an output dir holds: the complete runs, and folders that are not (yet) runs."""
+    """What an output dir holds: the complete runs, and the folders that are not (yet) complete runs."""
 
     output_dir: Path
     runs: list[Run]
-    incomplete: list[Path]
+    unfinished: list[UnfinishedRun]
     unreadable: list[tuple[Path, str]]
 
 
-def _finished_at(run_dir: Path, manifest: dict[str, Any]) -> dt.datetime:
-    stamp = manifest.get("finished_at")
-    if isinstance(stamp, str):
-        try:
-            return dt.datetime.fromisoformat(stamp)
-        except ValueError:
-            pass
-    seconds = (run_dir / MANIFEST_FILE).stat().st_mtime
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
-
-
-def load_run(run_dir: Path) -> Run:
-    """The run in `run_dir` (which must hold a manifest)."""
-    manifest = read_json(run_dir / MANIFEST_FILE)
-    execution_path = run_dir / EXECUTION_STATS_FILE
-    return Run(
-        path=run_dir,
-        suite=run_dir.parent.name,
-        run_name=run_dir.name,
-        run_spec=read_json(run_dir / RUN_SPEC_FILE),
-        stats=read_json(run_dir / STATS_FILE),
-        execution_stats=read_json(execution_path) if execution_path.exists() else [],
-        manifest=manifest,
-        finished_at=_finished_at(run_dir, manifest),
-    )
-
-
-def find_runs(output_dir: Path) -> RunsFound:
-    """Every run folder under `output_dir/runs/*/*`, sorted by suite and name.
-
-    A missing output dir is not an error: the site then says there are no runs yet. A folder whose
-    files cannot be read is listed with the reason rather than failing the whole build.
-    """
-    found = RunsFound(output_dir, [], [], [])
+def run_folders(output_dir: Path) -> tuple[list[Path], list[UnfinishedRun]]:
+    """The complete run folders under `output_dir/runs/*/*` (sorted), and the others with their state."""
     runs_dir = output_dir / "runs"
     if not runs_dir.is_dir():
-        return found
+        return [], []
+    complete, unfinished = [], []
     for run_dir in sorted(path for path in runs_dir.glob("*/*") if path.is_dir()):
-        if not (run_dir / MANIFEST_FILE).exists():
-            found.incomplete.append(run_dir)
-            continue
-        try:
-            found.runs.append(load_run(run_dir))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            found.unreadable.append((run_dir, f"{type(error).__name__}: {error}"))
-    return found
+        if readers.is_complete(run_dir):
+            complete.append(run_dir)
+        elif readers.looks_like_run(run_dir):
+            unfinished.append(unfinished_run(run_dir))
+    return complete, unfinished
+
+
+def unfinished_run(run_dir: Path) -> UnfinishedRun:
+    try:
+        run_spec = readers.read_run_spec(run_dir)
+    except (OSError, ValueError):
+        run_spec = None
+    status = readers.read_status(run_dir)
+    if status is None:
+        return UnfinishedRun(run_dir, UNFINISHED, None, run_spec)
+    if status.get("error"):
+        return UnfinishedRun(run_dir, FAILED, str(status["error"]), run_spec)
+    if status.get("ended_at") is None:
+        return UnfinishedRun(run_dir, RUNNING, None, run_spec)
+    return UnfinishedRun(run_dir, UNFINISHED, None, run_spec)

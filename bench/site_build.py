@@ -1,0 +1,236 @@
+"""Benchmark: `mkdocs build` of the leaderboard site with N runs of 3,270 BoolQ instances each.
+
+    python bench/site_build.py --runs 10 100 [--data-dir ../shared/data] [--keep DIR]
+
+The runs: one real run of the simple model on BoolQ's whole dev set, 5-shot (the heaviest prompts
+of our configs, ~3.3 KB each), made by the real command; then N-1 more written from it by the
+runner's own code, each a different synthetic model: for a random half of the instances (seeded
+per model) the completion is replaced by the right or the wrong answer with that model's own
+skill (uniform in 0.35-0.75), and every per-instance value and stat is recomputed by the real
+BasicMetric and written by the runner's writers, with a manifest and a status.json. Every tenth
+model also has another seed in its spec, so that entry labels must show it.
+
+Realistic for the site: each run has the real sizes (15 MB of request states, the same prompts
+as a real 5-shot run: a benchmark's models share their scenario's prompts), real stats, and models
+that disagree instance by instance. Not realistic: the completions are all "Yes"/"No" and the
+runs are on one scenario (a benchmark of 100 runs spreads over several, which is no heavier).
+
+For each N it prints the wall time and peak memory (the whole process tree, sampled every 20 ms)
+of a cold build (empty build cache), a warm rebuild (no run changed) and a rebuild after one run
+changed, the size of the built site, and the load average before and after (the machine is shared:
+compare figures taken at similar loads).
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from site_helpers import checkout_metadata, mkdocs_command, mkdocs_env  # noqa: E402
+
+from crfm_eval.json_io import from_jsonable  # noqa: E402
+from crfm_eval.metrics.basic import BasicMetric  # noqa: E402
+from crfm_eval.metrics.metric import compute_stats  # noqa: E402
+from crfm_eval.runner import readers  # noqa: E402
+from crfm_eval.runner.outputs import write_manifest, write_metric_metadata, write_run_outputs  # noqa: E402
+from crfm_eval.specs import RunSpec  # noqa: E402
+from crfm_eval.states import RequestState, ScenarioState  # noqa: E402
+from crfm_eval.sweeps.job_status import STATUS_FILE  # noqa: E402
+
+SUITE = "bench"
+
+
+def real_run(output_dir: Path, data_dir: str) -> Path:
+    command = [
+        sys.executable,
+        "-m",
+        "crfm_eval",
+        "scenario=boolq",
+        "adaptation=5shot",
+        "model=simple",
+        "max_eval_instances=null",
+        f"data_dir={data_dir}",
+        f"output_dir={output_dir}",
+        f"suite={SUITE}",
+        "execution.progress=false",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO, env=env)
+    return next((output_dir / "runs" / SUITE).glob("*/manifest.json")).parent
+
+
+def _answer(state: RequestState, right: bool) -> str:
+    correct = [reference.output for reference in state.instance.references if reference.is_correct]
+    wrong = [reference.output for reference in state.instance.references if not reference.is_correct]
+    if right or not wrong:
+        options = correct or ["Yes"]
+    else:
+        options = wrong
+    return " " + options[0]
+
+
+def synthetic_runs(base: Path, count: int) -> None:
+    """Write runs 2..count of `base` under its suite, each a perturbed copy made by the runner's code."""
+    spec_data = readers.read_run_spec(base)
+    run_spec = from_jsonable(RunSpec, spec_data)
+    states = [from_jsonable(RequestState, state) for state in readers.iter_request_states(base)]
+    adaptation = run_spec.adaptation
+    manifest = readers.read_manifest(base)
+    status = json.loads((base / STATUS_FILE).read_text())
+    metric = BasicMetric()
+    for index in range(2, count + 1):
+        rng = random.Random(index)
+        skill = rng.uniform(0.35, 0.75)
+        model = dataclasses.replace(run_spec.model, name=f"simple/synthetic-{index:03d}")
+        name = f"boolq_5shot_simple--synthetic-{index:03d}"
+        spec = dataclasses.replace(run_spec, model=model, run_name=name, seed=1 if index % 10 == 0 else run_spec.seed)
+        changed = []
+        for state in states:
+            if rng.random() < 0.5 or state.result is None or not state.result.completions:
+                changed.append(state)
+                continue
+            text = _answer(state, rng.random() < skill)
+            first = dataclasses.replace(state.result.completions[0], text=text)
+            result = dataclasses.replace(state.result, completions=[first, *state.result.completions[1:]])
+            changed.append(
+                dataclasses.replace(state, request=dataclasses.replace(state.request, model=model.name), result=result)
+            )
+        scenario_state = ScenarioState(adaptation, changed)
+        per_instance, stats, execution_stats = compute_stats(metric, scenario_state)
+        run_dir = base.parent / name
+        write_run_outputs(run_dir, spec, scenario_state, per_instance, stats, execution_stats)
+        write_metric_metadata(run_dir, metric.get_metadata())
+        write_manifest(run_dir, manifest)
+        (run_dir / STATUS_FILE).write_text(json.dumps({**status, "run_name": name, "model": model.name}))
+
+
+class PeakMemory:
+    """Peak resident memory of a process and all its descendants, sampled from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as handle:
+                        parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(entry))
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
+    def _rss(self, pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(self._rss(pid) for pid in self._tree()))
+            self._stop.wait(0.02)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def du(path: Path) -> int:
+    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+
+
+def build(output_dir: Path, site_dir: Path, metadata: Path, label: str) -> None:
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        mkdocs_command(site_dir),
+        env=mkdocs_env(output_dir, metadata),
+        cwd=site_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    memory = PeakMemory(process.pid)
+    output, _ = process.communicate()
+    wall = time.perf_counter() - start
+    peak = memory.stop()
+    if process.returncode != 0:
+        raise SystemExit(f"mkdocs build failed:\n{output}")
+    print(
+        f"  {label:<22} {wall:6.1f} s wall, peak RSS {peak / 2**20:6.0f} MB (process tree), "
+        f"site {du(site_dir) / 2**20:6.0f} MB, load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, nargs="+", default=[10, 100])
+    parser.add_argument(
+        "--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data"))
+    )
+    parser.add_argument("--keep", type=Path, help="keep the runs and sites in this folder (default: a temporary one)")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="crfm_eval_site_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        metadata = checkout_metadata(work / "metadata")
+        made = work / "outputs"
+        if not (made / "runs" / SUITE).is_dir():
+            print("making the runs: one real 3,270-instance run on the simple model, then perturbed copies ...")
+            base = real_run(made, args.data_dir)
+        else:
+            base = next((made / "runs" / SUITE).glob("*deterministic/manifest.json")).parent
+        existing = len(list((made / "runs" / SUITE).glob("*/manifest.json")))
+        if existing < max(args.runs):
+            synthetic_runs(base, max(args.runs))
+        all_runs = sorted(path.parent for path in (made / "runs" / SUITE).glob("*/manifest.json"))
+        for count in args.runs:
+            output_dir = work / f"outputs-{count}"
+            shutil.rmtree(output_dir, ignore_errors=True)
+            for run_dir in all_runs[:count]:
+                target = output_dir / "runs" / SUITE / run_dir.name
+                shutil.copytree(run_dir, target, copy_function=os.link)  # hard links: no copy of the data
+            site_dir = work / f"site-{count}"
+            print(f"{count} runs x 3,270 instances ({os.cpu_count()} CPUs):")
+            build(output_dir, site_dir, metadata, "cold (no build cache)")
+            build(output_dir, site_dir, metadata, "warm (nothing changed)")
+            changed = output_dir / "runs" / SUITE / all_runs[count - 1].name / "stats.json"
+            content = changed.read_bytes()
+            changed.unlink()  # a hard link to the made runs: write a file of its own
+            changed.write_bytes(content)  # a rewritten run: a new modification time
+            build(output_dir, site_dir, metadata, "one run changed")
+        print(f"reproduce: python bench/site_build.py --runs {' '.join(map(str, args.runs))}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
