@@ -15,10 +15,11 @@ as a real 5-shot run: a benchmark's models share their scenario's prompts), real
 that disagree instance by instance. Not realistic: the completions are all "Yes"/"No" and the
 runs are on one scenario (a benchmark of 100 runs spreads over several, which is no heavier).
 
-For each N it prints the wall time and peak memory (the whole process tree, sampled every 20 ms)
-of a cold build (empty build cache), a warm rebuild (no run changed) and a rebuild after one run
-changed, the size of the built site, and the load average before and after (the machine is shared:
-compare figures taken at similar loads).
+For each N it prints the wall time, the CPU time (all processes of the build) and the peak memory
+(the whole process tree, sampled every 20 ms) of a cold build (empty build cache), a warm rebuild
+(no run changed) and a rebuild after one run changed, the size of the built site, and the load
+average before and after. The machine is shared: compare wall times taken at similar loads; the
+CPU time depends much less on the load.
 """
 
 import argparse
@@ -26,6 +27,7 @@ import dataclasses
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,7 +46,7 @@ from crfm_eval.json_io import from_jsonable  # noqa: E402
 from crfm_eval.metrics.basic import BasicMetric  # noqa: E402
 from crfm_eval.metrics.metric import compute_stats  # noqa: E402
 from crfm_eval.runner import readers  # noqa: E402
-from crfm_eval.runner.outputs import write_manifest, write_metric_metadata, write_run_outputs  # noqa: E402
+from crfm_eval.runner.outputs import write_manifest, write_run_outputs  # noqa: E402
 from crfm_eval.specs import RunSpec  # noqa: E402
 from crfm_eval.states import RequestState, ScenarioState  # noqa: E402
 from crfm_eval.sweeps.job_status import STATUS_FILE  # noqa: E402
@@ -83,11 +85,11 @@ def _answer(state: RequestState, right: bool) -> str:
 
 def synthetic_runs(base: Path, count: int) -> None:
     """Write runs 2..count of `base` under its suite, each a perturbed copy made by the runner's code."""
-    spec_data = readers.read_run_spec(base)
+    spec_data, manifest = readers.read_run_spec(base), readers.read_manifest(base)
+    assert spec_data is not None and manifest is not None, f"{base} holds no complete run"
     run_spec = from_jsonable(RunSpec, spec_data)
     states = [from_jsonable(RequestState, state) for state in readers.iter_request_states(base)]
     adaptation = run_spec.adaptation
-    manifest = readers.read_manifest(base)
     status = json.loads((base / STATUS_FILE).read_text())
     metric = BasicMetric()
     for index in range(2, count + 1):
@@ -111,7 +113,8 @@ def synthetic_runs(base: Path, count: int) -> None:
         per_instance, stats, execution_stats = compute_stats(metric, scenario_state)
         run_dir = base.parent / name
         write_run_outputs(run_dir, spec, scenario_state, per_instance, stats, execution_stats)
-        write_metric_metadata(run_dir, metric.get_metadata())
+        if (base / readers.METRIC_INFO_FILE).exists():  # what each stat is: the same metrics as the base run
+            shutil.copyfile(base / readers.METRIC_INFO_FILE, run_dir / readers.METRIC_INFO_FILE)
         write_manifest(run_dir, manifest)
         (run_dir / STATUS_FILE).write_text(json.dumps({**status, "run_name": name, "model": model.name}))
 
@@ -168,6 +171,7 @@ def du(path: Path) -> int:
 
 def build(output_dir: Path, site_dir: Path, metadata: Path, label: str) -> None:
     load_before = os.getloadavg()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(
         mkdocs_command(site_dir),
@@ -181,11 +185,13 @@ def build(output_dir: Path, site_dir: Path, metadata: Path, label: str) -> None:
     output, _ = process.communicate()
     wall = time.perf_counter() - start
     peak = memory.stop()
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     if process.returncode != 0:
         raise SystemExit(f"mkdocs build failed:\n{output}")
     print(
-        f"  {label:<22} {wall:6.1f} s wall, peak RSS {peak / 2**20:6.0f} MB (process tree), "
-        f"site {du(site_dir) / 2**20:6.0f} MB, load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}"
+        f"  {label:<22} {wall:6.1f} s wall, {cpu:6.1f} s CPU, peak RSS {peak / 2**20:5.0f} MB (process tree), "
+        f"site {du(site_dir) / 2**20:5.0f} MB, load {load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}"
     )
 
 

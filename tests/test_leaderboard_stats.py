@@ -1,6 +1,7 @@
 """The leaderboard's arithmetic on hand-made data: paired tests, Holm, win rates, labels, metric groups,
 formatting, links, run discovery and status, the build cache, the viewer's prompt packing."""
 
+import gzip
 import json
 import math
 import random
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from crfm_eval.leaderboard import paths
+from crfm_eval.leaderboard.build import sitemap_with_runs
 from crfm_eval.leaderboard.build_cache import BuildCache
 from crfm_eval.leaderboard.html import esc, link, mean_ci, page_url, root_of
 from crfm_eval.leaderboard.identity import make_labels
@@ -179,29 +182,37 @@ def test_rows_of_one_entry_in_one_table_are_told_apart():
     assert labels.row_of["s/9"] == "a · 5shot"
 
 
-def test_metric_groups_come_from_metadata_in_helm_order():
+def test_metric_groups_come_from_the_runs_metric_info_in_helm_order():
+    def described(*items):
+        return {name: {"name": name, "group": group} for name, group in items}
+
     known = catalog(
         [
-            [
-                {"name": "exact_match", "group": "accuracy", "lower_is_better": False},
-                {"name": "inference_runtime", "group": "efficiency", "lower_is_better": True},
-                {"name": "ece_10_bin", "group": "calibration", "lower_is_better": True},
-                {"name": "quasi_exact_match", "group": "accuracy"},
-            ],
-            [{"name": "toxic_frac", "group": "toxicity"}, {"name": "cost_usd", "group": "cost"}],
+            described(
+                ("exact_match", "accuracy"),
+                ("inference_runtime", "efficiency"),
+                ("ece_10_bin", "calibration"),
+                ("quasi_exact_match", "accuracy"),
+            ),
+            described(("toxic_frac", "toxicity"), ("mystery_score", "novel"), ("exact_match", "efficiency")),
         ]
     )
-    groups = grouped(
-        ["cost_usd", "mystery", "inference_runtime", "quasi_exact_match", "exact_match", "toxic_frac", "ece_10_bin"],
-        known,
-    )
-    assert groups == [
-        ("accuracy", ["exact_match", "quasi_exact_match"]),
+    names = [
+        "mystery_score",
+        "unknown",
+        "inference_runtime",
+        "quasi_exact_match",
+        "exact_match",
+        "toxic_frac",
+        "ece_10_bin",
+    ]
+    assert grouped(names, known) == [
+        ("accuracy", ["exact_match", "quasi_exact_match"]),  # the first run that describes a stat wins
         ("calibration", ["ece_10_bin"]),
         ("toxicity", ["toxic_frac"]),
         ("efficiency", ["inference_runtime"]),
-        ("cost", ["cost_usd"]),  # a group HELM does not have: after HELM's, by name
-        (OTHER, ["mystery"]),  # no metadata
+        ("novel", ["mystery_score"]),  # a group HELM does not have: after HELM's, by name
+        (OTHER, ["unknown"]),  # described by no run
     ]
 
 
@@ -294,7 +305,7 @@ def _write_run(folder, model, adaptation, values, manifest=True, status=None, sc
         "scenario_state.json": {"adaptation_spec": {}, "request_states": states},
         "per_instance_stats.json": per_instance,
         "stats.json": stats,
-        "metric_metadata.json": [{"name": "exact_match", "group": "accuracy", "lower_is_better": False}],
+        "metric_info.json": {"exact_match": {"name": "exact_match", "group": "accuracy", "lower_is_better": False}},
     }
     for name, data in files.items():
         (folder / name).write_text(json.dumps(data))
@@ -356,9 +367,8 @@ def test_lower_is_better_ranks_and_wins_the_other_way(tmp_path):
         stats = json.loads((runs_dir / name / "stats.json").read_text())
         stats[0] = {**stats[0], "name": "error_rate", "mean": error}
         (runs_dir / name / "stats.json").write_text(json.dumps(stats))
-        (runs_dir / name / "metric_metadata.json").write_text(
-            json.dumps([{"name": "error_rate", "group": "accuracy", "lower_is_better": True}])
-        )
+        info = {"error_rate": {"name": "error_rate", "group": "accuracy", "lower_is_better": True}}
+        (runs_dir / name / "metric_info.json").write_text(json.dumps(info))
     complete, _ = run_folders(tmp_path)
     digests, _ = BuildCache(tmp_path / "cache").build(complete, workers=1)
     board = build_leaderboard([Run(digests[path]) for path in complete], ["exact_match"])
@@ -414,3 +424,21 @@ def test_packed_prompts_rebuild_exactly():
     for parts, text_input, prompt in packed:
         assert _unpack(parts, packer.prefixes, text_input) == prompt
     assert len(json.dumps(packed[1][0])) < 60  # the examples are not repeated
+
+
+def test_sitemap_lists_every_run_page_instead_of_the_shell(tmp_path):
+    shell = f"https://example.org/runs/{paths.SHELL_SUITE}/{paths.SHELL_RUN}/index.html"
+    (tmp_path / "sitemap.xml").write_text(
+        '<?xml version="1.0"?>\n<urlset>\n    <url>\n         <loc>https://example.org/index.html</loc>\n    </url>\n'
+        f"    <url>\n         <loc>{shell}</loc>\n         <lastmod>2026-01-01</lastmod>\n    </url>\n</urlset>"
+    )
+    runs = [
+        Run({"path": "/o/runs/s/a b", "suite": "s", "run_name": "a b"}),
+        Run({"path": "/o/runs/s/c", "suite": "s", "run_name": "c"}),
+    ]
+    sitemap_with_runs(tmp_path, runs)
+    text = (tmp_path / "sitemap.xml").read_text()
+    assert paths.SHELL_SUITE not in text and text.count("<url>") == 3
+    assert f"<loc>https://example.org/runs/s/{segment('a b')}/index.html</loc>" in text
+    assert "<loc>https://example.org/runs/s/c/index.html</loc>" in text
+    assert gzip.decompress((tmp_path / "sitemap.xml.gz").read_bytes()).decode() == text

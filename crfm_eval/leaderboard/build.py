@@ -72,7 +72,7 @@ class SiteBuild:
             (site_dir / paths.DATA_DIR).mkdir(parents=True, exist_ok=True)
             (site_dir / paths.RUNS_INDEX).write_bytes(runs_index(self.leaderboard, self.options.use_directory_urls))
             shutil.rmtree(site_dir / "runs" / paths.SHELL_SUITE, ignore_errors=True)
-            _drop_from_sitemap(site_dir, f"runs/{paths.SHELL_SUITE}/")
+            sitemap_with_runs(site_dir, self.found.runs)
             entries = search_entries(
                 self.leaderboard,
                 self.cache.instances_dir,
@@ -98,19 +98,27 @@ class SiteBuild:
             page.write_text(run_page_html(shell_html, run, label, self.leaderboard, self.context), encoding="utf-8")
 
 
-def _drop_from_sitemap(site_dir: Path, fragment: str) -> None:
-    """MkDocs lists every page in sitemap.xml (when site_url is set); the shell is not a page of the site."""
+def sitemap_with_runs(site_dir: Path, runs: list[Run]) -> None:
+    """MkDocs lists the run shell in sitemap.xml (when site_url is set): list every run page in its place."""
     sitemap = site_dir / "sitemap.xml"
     if not sitemap.exists():
         return
     text = sitemap.read_text(encoding="utf-8")
-    cleaned = re.sub(
-        r"\s*<url>(?:(?!</url>).)*" + re.escape(fragment) + r"(?:(?!</url>).)*</url>", "", text, flags=re.S
+    shell = re.search(
+        r"\s*<url>(?:(?!</url>).)*" + re.escape(paths.SHELL_SUITE) + r"(?:(?!</url>).)*</url>", text, re.S
     )
-    if cleaned != text:
-        sitemap.write_text(cleaned, encoding="utf-8")
-        with gzip.open(site_dir / "sitemap.xml.gz", "wb", mtime=0) as packed:
-            packed.write(cleaned.encode("utf-8"))
+    if shell is None:
+        return
+    entries = "".join(
+        shell.group(0)
+        .replace(paths.SHELL_SUITE, paths.segment(run.suite))
+        .replace(paths.SHELL_RUN, paths.segment(run.run_name))
+        for run in runs
+    )
+    text = text[: shell.start()] + entries + text[shell.end() :]
+    sitemap.write_text(text, encoding="utf-8")
+    with gzip.GzipFile(site_dir / "sitemap.xml.gz", "wb", mtime=0) as packed:
+        packed.write(text.encode("utf-8"))
 
 
 def prepare(options: BuildOptions) -> SiteBuild:

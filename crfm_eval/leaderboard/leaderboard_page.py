@@ -181,7 +181,7 @@ def scenario_page(group: Group, leaderboard: Leaderboard, context: SiteContext) 
     page.text(f"{WIDE}# {paths.md(group.scenario)}\n")
     page.block(
         f"<p>Split <code>{esc(group.split or '—')}</code>, {len(group.rows)} entries. Metrics are grouped as the "
-        "runs' metrics declare them (metric_metadata.json); hover a column header for what it measures. "
+        "runs' metrics describe them (metric_info.json); hover a column header for what it measures. "
         "Each number links to the instances behind it.</p>"
     )
     for name, metrics in group.metric_groups:

@@ -1,17 +1,32 @@
 """Metric groups as HELM shows them (accuracy, calibration, robustness, bias, toxicity, efficiency...).
 
-Membership is read from each run's `metric_metadata.json` (written by the runner from the metrics'
-own `get_metadata`), never from a list here: a new metric lands in its group on every page as soon
-as its Metric declares it. A stat no run describes is shown in the last group, "other".
+Membership is read from each run's `metric_info.json` (written by the runner from each metric's
+description of its stats, `Metric.info()`), never from a list here: a new metric lands in its
+group on every page as soon as its Metric declares it. Only the *order* of the groups on a page is
+decided here (HELM's, then any other group by name); a stat no run describes is shown in the last
+group, "other".
 """
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional
 
-from crfm_eval.metrics.metadata import GROUP_ORDER
+GROUP_ORDER = (
+    "accuracy",
+    "calibration",
+    "robustness",
+    "fairness",
+    "bias",
+    "toxicity",
+    "language_modeling",
+    "efficiency",
+    "cost",
+    "general",
+    "general_information",
+)
+"""The order of groups on a page (HELM's groups, and the names crfm_eval's metrics use)."""
 
 OTHER = "other"
-"""The group of stats without metadata (e.g. runs written before metric_metadata.json existed)."""
+"""The group of stats no metric describes (e.g. runs written before metric_info.json existed)."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +55,14 @@ class MetricInfo:
         return " — ".join(parts)
 
 
-def catalog(metadata_lists: Iterable[Sequence[Mapping[str, Any]]]) -> dict[str, MetricInfo]:
-    """Stat name -> what it is, from the runs' metric metadata (in order: the first run that describes a
-    name wins, and names keep the order their metrics declared them in)."""
+def catalog(infos: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, MetricInfo]:
+    """Stat name -> what it is, from the runs' metric_info.json (stat name -> description): the first
+    run that describes a name wins; names keep the order the files list them in."""
     found: dict[str, MetricInfo] = {}
-    for metadata in metadata_lists:
-        for item in metadata:
-            name = item.get("name")
-            if not isinstance(name, str) or name in found:
+    for described in infos:
+        for key, item in described.items():
+            name = str(item.get("name") or key)
+            if name in found:
                 continue
             found[name] = MetricInfo(
                 name=name,
@@ -76,8 +91,8 @@ def group_title(group: str) -> str:
 
 
 def grouped(names: Iterable[str], known: Mapping[str, MetricInfo]) -> list[tuple[str, list[str]]]:
-    """`names` by metric group, groups in HELM's order (then new groups by name, then "other"); within
-    a group, stats in the order their metrics declared them (undescribed ones by name)."""
+    """`names` by metric group, groups in GROUP_ORDER (then new groups by name, then "other"); within a
+    group, stats in the order the metric files list them (undescribed ones by name)."""
     order = {name: index for index, name in enumerate(known)}
     groups: dict[str, list[str]] = {}
     for name in set(names):

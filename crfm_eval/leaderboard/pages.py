@@ -75,9 +75,8 @@ def home_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext) 
 def _scenario_table(leaderboard: Leaderboard, context: SiteContext) -> str:
     rows = []
     for group in leaderboard.groups:
-        counts = sorted(
-            {row.cells[group.primary]["count"] for row in group.rows if group.primary and row.cells.get(group.primary)}
-        )
+        cells = [row.cells.get(group.primary) for row in group.rows] if group.primary else []
+        counts = sorted({cell["count"] for cell in cells if cell is not None})
         href = context.href(paths.HOME, paths.scenario_page(group.scenario))
         rows.append(
             [
@@ -92,13 +91,17 @@ def _scenario_table(leaderboard: Leaderboard, context: SiteContext) -> str:
     return table(["scenario", "split", "runs", "models", "adaptations", "instances"], rows)
 
 
+def _yes_no(value: object) -> str:
+    return "unknown" if value is None else "yes" if value else "no"
+
+
 def _versions_table(runs: list[Run]) -> str:
     """Distinct (package, commit, python) combinations, with how many runs each produced."""
     combos = Counter(
         (
             str(run.manifest.get("package_version")),
             str(run.manifest.get("git_commit") or "unknown"),
-            {True: "yes", False: "no"}.get(run.manifest.get("git_dirty"), "unknown"),
+            _yes_no(run.manifest.get("git_dirty")),
             str(run.manifest.get("python_version")),
         )
         for run in runs

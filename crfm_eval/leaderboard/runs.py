@@ -66,8 +66,9 @@ class Run:
         return self.digest.get("manifest") or {}
 
     @property
-    def metric_metadata(self) -> list[dict[str, Any]]:
-        return self.digest.get("metric_metadata") or []
+    def metric_info(self) -> dict[str, dict[str, Any]]:
+        """Stat name -> what it is (metric_info.json)."""
+        return self.digest.get("metric_info") or {}
 
     @property
     def failure(self) -> Optional[str]:
@@ -107,8 +108,12 @@ class Run:
         """The stats.json (or execution_stats.json) entry of `name` on `split`, if any."""
         return self._stats.get((name, split))
 
-    def stat_names(self, split: str) -> list[str]:
-        return sorted({name for name, stat_split in self._stats if stat_split == split})
+    def stat_names(self, split: Optional[str] = None) -> list[str]:
+        """The names of the run's stats (on `split`, or on any split)."""
+        return sorted({name for name, stat_split in self._stats if split is None or stat_split == split})
+
+    def splits(self) -> list[str]:
+        return sorted({split for _, split in self._stats})
 
     def main_split(self, metric: str) -> Optional[str]:
         """The split the leaderboard reports for `metric`: the first of SPLIT_PREFERENCE it has, else any."""

@@ -172,8 +172,8 @@ def pairwise_tests(
             tests[(entries[a], entries[b])] = PairedTest(MCNEMAR, n, difference_sums[a, b] / n, float(p_values[a, b]))
     else:
         tests.update(_wilcoxon_pairs(entries, matrix, present, shared, difference_sums))
-    for (a, b), test in list(tests.items()):
-        tests[(b, a)] = None if test is None else replace(test, mean_difference=-test.mean_difference)
+    for (first, second), test in list(tests.items()):
+        tests[(second, first)] = None if test is None else replace(test, mean_difference=-test.mean_difference)
     if correction == HOLM:
         tests = _with_holm(tests)
     return tests
@@ -214,10 +214,14 @@ def _wilcoxon_pairs(
 
 def _with_holm(tests: dict[tuple[str, str], Optional[PairedTest]]) -> dict[tuple[str, str], Optional[PairedTest]]:
     """Holm over the unordered pairs (A against B and B against A are one comparison)."""
-    pairs = sorted({tuple(sorted(pair)) for pair, test in tests.items() if test is not None})
-    adjusted = holm([tests[pair].p_value for pair in pairs])  # type: ignore[union-attr]
-    by_pair = dict(zip(pairs, adjusted, strict=True))
+    unordered = {_unordered(pair): test for pair, test in tests.items() if test is not None}
+    pairs = sorted(unordered)
+    by_pair = dict(zip(pairs, holm([unordered[pair].p_value for pair in pairs]), strict=True))
     return {
-        pair: None if test is None else replace(test, p_adjusted=by_pair[tuple(sorted(pair))])
+        pair: None if test is None else replace(test, p_adjusted=by_pair[_unordered(pair)])
         for pair, test in tests.items()
     }
+
+
+def _unordered(pair: tuple[str, str]) -> tuple[str, str]:
+    return (pair[0], pair[1]) if pair[0] <= pair[1] else (pair[1], pair[0])

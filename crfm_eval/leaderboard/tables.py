@@ -98,9 +98,9 @@ def _group_split(runs: list[Run], metrics: list[str]) -> Optional[str]:
     for split in SPLIT_PREFERENCE:
         if runs and all(any(run.stat(metric, split) for metric in metrics) for run in runs):
             return split
-    splits = [split for run in runs for metric in metrics if (split := run.main_split(metric))]
+    splits: list[str] = [found for run in runs for metric in metrics if (found := run.main_split(metric))]
     if not splits:
-        splits = [split for run in runs for split in {s for (_, s) in run._stats}]
+        splits = [split for run in runs for split in run.splits()]
     return Counter(splits).most_common(1)[0][0] if splits else None
 
 
@@ -118,7 +118,7 @@ def build_leaderboard(
 ) -> Leaderboard:
     """Group `runs` by scenario, fill each table, run the pairwise tests and the win rates."""
     main_metrics = list(main_metrics) or list(DEFAULT_MAIN_METRICS)
-    known = catalog(run.metric_metadata for run in runs)
+    known = catalog(run.metric_info for run in runs)
     labels = make_labels([(run.key, run.scenario, run.run_spec) for run in runs])
     by_scenario: dict[str, list[Run]] = {}
     for run in runs:
@@ -126,7 +126,7 @@ def build_leaderboard(
     groups = []
     for scenario in sorted(by_scenario):
         scenario_runs = by_scenario[scenario]
-        names = {name for run in scenario_runs for (name, _) in run._stats}
+        names = {name for run in scenario_runs for name in run.stat_names()}
         split = _group_split(scenario_runs, [metric for metric in main_metrics if metric in names] or sorted(names))
         present = sorted({name for run in scenario_runs for name in (run.stat_names(split) if split else [])})
         metric_groups = grouped(present, known)
@@ -134,7 +134,7 @@ def build_leaderboard(
         if not columns and metric_groups:
             columns = [metric_groups[0][1][0]]
         rows = [
-            Row(run, labels.entry_of[run.key], labels.row_of[run.key], {m: run.stat(m, split) for m in present})
+            Row(run, labels.entry_of[run.key], labels.row_of[run.key], {m: run.stat(m, split or "") for m in present})
             for run in scenario_runs
         ]
         primary = columns[0] if columns else None

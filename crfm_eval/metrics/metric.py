@@ -10,7 +10,6 @@ that the same config and cache always give byte-identical stats.json.
 from abc import ABC, abstractmethod
 from collections import defaultdict
 
-from crfm_eval.metrics.metadata import MetricMetadata
 from crfm_eval.metrics.statistics import summarize
 from crfm_eval.states import PerInstanceStats, RequestState, ScenarioState, Stat
 
@@ -25,10 +24,6 @@ class Metric(ABC):
     @abstractmethod
     def evaluate(self, state: RequestState) -> dict[str, float]:
         """The values of one executed request state."""
-
-    def get_metadata(self) -> list[MetricMetadata]:
-        """What each value this metric produces is (group, direction, names); written to the run folder."""
-        return []
 
 
 def _aggregate(per_instance: list[PerInstanceStats], proportions: frozenset[str]) -> list[Stat]:

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 from crfm_eval.json_io import to_jsonable, write_json
-from crfm_eval.metrics.metadata import MetricMetadata
 from crfm_eval.redaction import REDACTED
 from crfm_eval.specs import RunSpec
 from crfm_eval.states import PerInstanceStats, ScenarioState, Stat
@@ -16,8 +15,6 @@ PER_INSTANCE_STATS_FILE = "per_instance_stats.json"
 STATS_FILE = "stats.json"
 EXECUTION_STATS_FILE = "execution_stats.json"
 MANIFEST_FILE = "manifest.json"
-METRIC_METADATA_FILE = "metric_metadata.json"
-"""What each stat is (group, direction, names): a list of crfm_eval.metrics.metadata.MetricMetadata."""
 
 
 def without_secrets(run_spec: RunSpec) -> RunSpec:
@@ -45,12 +42,6 @@ def write_run_outputs(
     write_json(run_dir / PER_INSTANCE_STATS_FILE, to_jsonable(per_instance_stats))
     write_json(run_dir / STATS_FILE, to_jsonable(stats))
     write_json(run_dir / EXECUTION_STATS_FILE, to_jsonable(execution_stats))
-
-
-def write_metric_metadata(run_dir: Path, metadata: list[MetricMetadata]) -> None:
-    """The metrics' description of their stats, so that readers group stats without knowing the metrics."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / METRIC_METADATA_FILE, to_jsonable(list(metadata)))  # declaration order: the page order
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:

@@ -19,7 +19,6 @@ import orjson
 from crfm_eval.runner.outputs import (
     EXECUTION_STATS_FILE,
     MANIFEST_FILE,
-    METRIC_METADATA_FILE,
     PER_INSTANCE_STATS_FILE,
     RUN_SPEC_FILE,
     SCENARIO_STATE_FILE,
@@ -28,13 +27,18 @@ from crfm_eval.runner.outputs import (
 from crfm_eval.sweeps.job_status import STATUS_FILE
 from crfm_eval.sweeps.job_status import read_status as _read_status
 
+METRIC_INFO_FILE = "metric_info.json"
+"""What each stat of the run is, written by the metrics that computed it (the format of the
+adaptation-methods work, crfm_eval/runner/metric_info.py): stat name -> {name, group, display_name,
+description, lower_is_better}."""
+
 RECORD_FILES = (
     RUN_SPEC_FILE,
     SCENARIO_STATE_FILE,
     PER_INSTANCE_STATS_FILE,
     STATS_FILE,
     EXECUTION_STATS_FILE,
-    METRIC_METADATA_FILE,
+    METRIC_INFO_FILE,
     MANIFEST_FILE,
     STATUS_FILE,
 )
@@ -88,12 +92,12 @@ def read_execution_stats(run_dir: Path) -> list[dict[str, Any]]:
     return _optional(run_dir / EXECUTION_STATS_FILE) or []
 
 
-def read_metric_metadata(run_dir: Path) -> list[dict[str, Any]]:
-    """metric_metadata.json: what each stat is (group, direction, names), as the metrics declared it.
+def read_metric_info(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """metric_info.json: stat name -> what it is (group, display name, description, lower_is_better).
 
     Empty for runs written before the file existed; a reader then treats every stat as ungrouped.
     """
-    return _optional(run_dir / METRIC_METADATA_FILE) or []
+    return _optional(run_dir / METRIC_INFO_FILE) or {}
 
 
 def read_status(run_dir: Path) -> Optional[dict[str, Any]]:

@@ -13,7 +13,7 @@ from crfm_eval.models.service import LocalService, Service
 from crfm_eval.objects import create_object
 from crfm_eval.proxy.remote_service import RemoteService
 from crfm_eval.runner.manifest import build_manifest
-from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_metric_metadata, write_run_outputs
+from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
 from crfm_eval.runner.report import stats_table
 from crfm_eval.runner.resume import completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
@@ -60,7 +60,6 @@ def run(run_spec: RunSpec) -> list[Stat]:
 
     per_instance_stats, stats, execution_stats = compute_stats(metric, scenario_state)
     write_run_outputs(run_dir, run_spec, scenario_state, per_instance_stats, stats, execution_stats)
-    write_metric_metadata(run_dir, metric.get_metadata())
     failures = failed_states(scenario_state.request_states)
     write_manifest(run_dir, build_manifest(run_spec.seed, time.perf_counter() - start, _counts(scenario_state)))
     log.info("Results in %s\n%s", run_dir, stats_table(stats + execution_stats))
