@@ -45,10 +45,6 @@ def number_attr(value: Optional[float]) -> str:
     return "" if value is None else repr(float(value))
 
 
-def pre(text: Any) -> str:
-    return f'<pre class="crfm-text">{esc(text)}</pre>'
-
-
 def json_text(value: Any) -> str:
     """A config value as compact JSON text (strings keep their quotes, so `"\\n"` stays visible)."""
     return json.dumps(value, ensure_ascii=False)

@@ -404,6 +404,8 @@
       shards.forEach(function (number, position) { byNumber[number] = loaded[position]; });
       cell.textContent = "";
       cell.appendChild(self.details(item, byNumber));
+      // A prompt ends with the instance asked (its in-context examples come first): show that end.
+      cell.querySelectorAll("pre.crfm-prompt").forEach(function (element) { element.scrollTop = element.scrollHeight; });
       if (keep) row.scrollIntoView({ block: "start" });
     }).catch(function (error) {
       cell.textContent = "";
@@ -453,7 +455,9 @@
       ];
       if (state.prompt_truncated) facts.push("truncated to fit");
       box.appendChild(el("p", {}, [el("strong", { text: "Prompt sent" }), ": " + facts.join(", ")]));
-      box.appendChild(pre(promptText(state.prompt, shard.prefixes, item.input)));
+      var prompt = pre(promptText(state.prompt, shard.prefixes, item.input));
+      prompt.classList.add("crfm-prompt");
+      box.appendChild(prompt);
       box.appendChild(el("p", {}, [el("strong", { text: "Request" }), ": ", el("code", { text: JSON.stringify(state.request) })]));
       var result = state.result || {};
       var resultFacts = Object.keys(result).map(function (name) { return [name, result[name]]; });
