@@ -381,7 +381,8 @@ def test_lower_is_better_ranks_and_wins_the_other_way(tmp_path):
 def test_build_cache_reads_a_run_once_per_version(tmp_path, monkeypatch):
     runs_dir = tmp_path / "runs" / "suite"
     _write_run(runs_dir / "a", "model-a", "0shot", [1.0, 0.0, 1.0])
-    _write_run(runs_dir / "b", "model-b", "0shot", [0.0, 0.0, 1.0])
+    _write_run(runs_dir / "b", "model-b", "0shot", [0.0, 0.0, 1.0, 1.0])  # a fourth instance: another table
+    _write_run(runs_dir / "c", "model-c", "0shot", [0.0, 1.0, 1.0])  # a's instances: a's table
     complete, _ = run_folders(tmp_path)
     cache = BuildCache(tmp_path / "cache")
     first, _ = cache.build(complete, workers=1)
@@ -397,8 +398,15 @@ def test_build_cache_reads_a_run_once_per_version(tmp_path, monkeypatch):
     cache.build(complete, workers=1)
     assert processed == [runs_dir / "b"]
     assert len(list((tmp_path / "cache/runs/suite/b").iterdir())) == 1  # the older version is gone
-    cache.prune([runs_dir / "a"])
+    assert (
+        first[runs_dir / "a"]["instances"] == first[runs_dir / "c"]["instances"] != first[runs_dir / "b"]["instances"]
+    )
+    assert len(list((tmp_path / "cache/instances").iterdir())) == 2 * 2  # two tables, each with its search snippets
+    cache.prune([runs_dir / "a"], {first[runs_dir / "a"]["instances"]})
     assert not (tmp_path / "cache/runs/suite/b").exists() and (tmp_path / "cache/runs/suite/a").exists()
+    assert {path.name.split(".")[0] for path in (tmp_path / "cache/instances").iterdir()} == {
+        first[runs_dir / "a"]["instances"]
+    }
 
 
 def _unpack(parts: list, prefixes: list[str], text_input: str) -> str:

@@ -80,7 +80,8 @@ class SiteBuild:
                 self.options.search_instances,
             )
             extend_search_index(site_dir, entries)
-            self.cache.prune([run.path for run in self.found.runs])
+            used_tables = {str(run.digest["instances"]) for run in self.found.runs}
+            self.cache.prune([run.path for run in self.found.runs], used_tables)
         finally:
             if self._temporary is not None:
                 self._temporary.cleanup()

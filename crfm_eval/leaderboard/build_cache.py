@@ -100,20 +100,15 @@ class BuildCache:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
             return list(pool.map(_process_safely, *zip(*jobs, strict=True)))
 
-    def prune(self, live_runs: list[Path]) -> None:
-        """Remove the entries of runs not in `live_runs` and the instance tables no entry refers to."""
+    def prune(self, live_runs: list[Path], used_tables: set[str]) -> None:
+        """Remove the entries of runs not in `live_runs` and the instance tables not in `used_tables`."""
         keep = {self.run_root(run_dir) for run_dir in live_runs}
         runs_root = self.root / "runs"
         for run_root in runs_root.glob("*/*") if runs_root.is_dir() else []:
             if run_root not in keep:
                 shutil.rmtree(run_root, ignore_errors=True)
-        used = set()
-        for run_dir in live_runs:
-            digest = self.load(run_dir)
-            if digest is not None:
-                used.add(digest.get("instances"))
         for path in self.instances_dir.glob("*") if self.instances_dir.is_dir() else []:
-            if path.name.split(".", 1)[0] not in used:
+            if path.name.split(".", 1)[0] not in used_tables:
                 path.unlink(missing_ok=True)
 
 
