@@ -57,7 +57,7 @@ def run_page_html(shell: str, run: Run, label: str, leaderboard: Leaderboard, co
     page = shell.replace(paths.SHELL_SUITE, paths.segment(run.suite)).replace(
         paths.SHELL_RUN, paths.segment(run.run_name)
     )
-    page = page.replace(TITLE, esc(run.run_name))
+    page = page.replace(TITLE, esc(run.run_name)).replace(TITLE.lower(), "run")  # the heading's id
     for section, content in sections.items():
         page = page.replace(_marker(section), content, 1)
     return page
