@@ -321,7 +321,8 @@ def test_leaderboard_from_hand_made_run_folders(tmp_path):
     runs_dir = tmp_path / "runs" / "suite"
     _write_run(runs_dir / "a", "model-a", "0shot", [1.0] * 12)
     _write_run(runs_dir / "b", "model-b", "0shot", [1.0, 1.0] + [0.0] * 10)
-    _write_run(runs_dir / "c", "model-c", "0shot", [1.0, 1.0] + [0.0] * 10)
+    some_failed = {"ended_at": 2.0, "error": "3 of 12 requests failed (first: timeout); rerun the same command."}
+    _write_run(runs_dir / "c", "model-c", "0shot", [1.0, 1.0] + [0.0] * 10, status=some_failed)
     _write_run(runs_dir / "unfinished", "model-d", "0shot", [1.0], manifest=False)
     _write_run(
         runs_dir / "failed",
@@ -357,6 +358,8 @@ def test_leaderboard_from_hand_made_run_folders(tmp_path):
     assert [label for label, _ in group.indistinguishable("exact_match", "model-b · 0shot")] == ["model-c · 0shot"]
     assert group.indistinguishable("exact_match", "model-a · 0shot") == []
     assert math.isclose(group.rows[1].mean("exact_match"), 2 / 12)
+    # A complete run whose job ended in an error (some requests failed) is shown, marked failed with its line.
+    assert [row.run.failure for row in group.rows] == [None, None, some_failed["error"]]
     assert run_folders(tmp_path / "nothing") == ([], [])
 
 
