@@ -174,32 +174,36 @@ def _per_instance(
     return values, splits, sorted(names), names - non_binary
 
 
+def _mean(found: list[float]) -> Optional[float]:
+    return sum(found) / len(found) if found else None
+
+
 def _instance_means(
-    run_dir: Path, splits_of: dict[str, str], values: dict[tuple[str, int], dict[str, float]], metrics: list[str]
+    splits_of: dict[str, str], values: dict[tuple[str, int], dict[str, float]], metrics: list[str]
 ) -> dict[str, dict[str, Any]]:
-    """Per split: instance ids (sorted) and, per metric, each instance's mean over its train trials."""
-    collected: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list))
-    )
+    """Per split: instance ids (sorted) and, per metric, each instance's mean over its train trials
+    (the same arithmetic as stats.json: a plain sum over the trials divided by their number)."""
+    trials: dict[str, list[dict[str, float]]] = defaultdict(list)
     for (instance_id, _trial), entry_values in values.items():
-        split = splits_of.get(instance_id, "?")
-        for name, value in entry_values.items():
-            if value is not None:
-                collected[split][name][instance_id].append(float(value))
+        trials[instance_id].append(entry_values)
+    by_split: dict[str, list[str]] = defaultdict(list)
+    for instance_id in sorted(trials):
+        by_split[splits_of.get(instance_id, "?")].append(instance_id)
     result = {}
-    for split, by_metric in sorted(collected.items()):
-        ids = sorted({instance_id for by_instance in by_metric.values() for instance_id in by_instance})
-        result[split] = {
-            "ids": ids,
-            "values": {
-                name: [
-                    (sum(found) / len(found)) if (found := by_metric[name].get(instance_id)) else None
-                    for instance_id in ids
-                ]
-                for name in metrics
-                if name in by_metric
-            },
-        }
+    for split, ids in sorted(by_split.items()):
+        columns: dict[str, list[Optional[float]]] = {}
+        for name in metrics:
+            column = []
+            for instance_id in ids:
+                entries = trials[instance_id]
+                if len(entries) == 1:  # one train trial: the value itself
+                    value = entries[0].get(name)
+                    column.append(None if value is None else float(value))
+                else:
+                    column.append(_mean([float(v) for entry in entries if (v := entry.get(name)) is not None]))
+            if any(value is not None for value in column):
+                columns[name] = column
+        result[split] = {"ids": ids, "values": columns}
     return result
 
 
@@ -281,7 +285,7 @@ def process_run(run_dir: Path, data_dir: Path, instances_dir: Path) -> dict[str,
         "num_shards": shard,
         "metrics": metrics,
         "binary_metrics": sorted(binary),
-        "per_instance": _instance_means(run_dir, splits_of, values, metrics),
+        "per_instance": _instance_means(splits_of, values, metrics),
     }
 
 
