@@ -453,3 +453,11 @@ def test_sitemap_lists_every_run_page_instead_of_the_shell(tmp_path):
     assert f"<loc>https://example.org/runs/s/{segment('a b')}/index.html</loc>" in text
     assert "<loc>https://example.org/runs/s/c/index.html</loc>" in text
     assert gzip.decompress((tmp_path / "sitemap.xml.gz").read_bytes()).decode() == text
+
+
+def test_stats_of_parts_of_a_split_do_not_replace_the_whole_split():
+    whole = {"name": "exact_match", "split": "test", "count": 10, "mean": 0.5}
+    part = {"name": "exact_match", "split": "test", "sub_split": "anatomy", "count": 4, "mean": 0.25}
+    run = Run({"path": "/o/runs/s/r", "suite": "s", "run_name": "r", "stats": [whole, part]})
+    assert run.stat("exact_match", "test") == whole and run.stat("exact_match", "test", "anatomy") == part
+    assert run.sub_splits("exact_match", "test") == ["anatomy"] and run.stat_names("test") == ["exact_match"]

@@ -27,10 +27,17 @@ class Run:
 
     digest: dict[str, Any]
     _stats: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+    _parts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
+    """Stats of a part of a split (an entry with a `sub_split`, e.g. one MMLU subject), kept apart from
+    the whole split's."""
 
     def __post_init__(self) -> None:
         for entry in (*self.execution_stats, *self.stats):  # stats.json wins over execution_stats.json
-            self._stats[(str(entry.get("name")), str(entry.get("split")))] = entry
+            name, split, part = str(entry.get("name")), str(entry.get("split")), entry.get("sub_split")
+            if part is None:
+                self._stats[(name, split)] = entry
+            else:
+                self._parts[(name, split, str(part))] = entry
 
     @property
     def path(self) -> Path:
@@ -104,9 +111,14 @@ class Run:
                 pass
         return dt.datetime.fromtimestamp(0, tz=dt.timezone.utc)
 
-    def stat(self, name: str, split: str) -> Optional[dict[str, Any]]:
-        """The stats.json (or execution_stats.json) entry of `name` on `split`, if any."""
-        return self._stats.get((name, split))
+    def stat(self, name: str, split: str, sub_split: Optional[str] = None) -> Optional[dict[str, Any]]:
+        """The stats.json (or execution_stats.json) entry of `name` on the whole `split` (or on one part
+        of it, `sub_split`), if any."""
+        return self._stats.get((name, split)) if sub_split is None else self._parts.get((name, split, sub_split))
+
+    def sub_splits(self, name: str, split: str) -> list[str]:
+        """The parts of `split` that have a stat `name`, in the files' order."""
+        return [part for (stat_name, stat_split, part) in self._parts if (stat_name, stat_split) == (name, split)]
 
     def stat_names(self, split: Optional[str] = None) -> list[str]:
         """The names of the run's stats (on `split`, or on any split)."""
