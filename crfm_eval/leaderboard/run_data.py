@@ -134,23 +134,21 @@ def _snippet(text: str) -> str:
 
 
 def _detail(state: dict[str, Any], packer: PromptPacker, text_input: str) -> dict[str, Any]:
-    """Everything about one request state but its instance (in the table) and the completion tokens."""
-    request = dict(state.get("request") or {})
-    prompt = request.pop("prompt", "")
-    result = dict(state.get("result") or {})
-    completions = result.pop("completions", None) or []
-    detail = {key: value for key, value in state.items() if key not in ("instance", "request", "result")}
-    detail["prompt"] = packer.pack(prompt, text_input)
-    detail["request"] = request
-    detail["result"] = result if state.get("result") is not None else None
-    detail["completions"] = [
-        {
-            **{key: value for key, value in completion.items() if key != "tokens"},
-            "num_tokens": len(completion.get("tokens") or []),
-        }
-        for completion in completions
-    ]
-    return detail
+    """Everything about one request state but its instance (in the table) and the completion tokens.
+
+    Made from `state` itself (a freshly parsed record nobody else holds): no copy per state.
+    """
+    state.pop("instance", None)
+    request = state.pop("request", None) or {}
+    result = state.pop("result", None)
+    completions = (result.pop("completions", None) if result else None) or []
+    for completion in completions:
+        completion["num_tokens"] = len(completion.pop("tokens", None) or [])
+    state["prompt"] = packer.pack(request.pop("prompt", ""), text_input)
+    state["request"] = request
+    state["result"] = result
+    state["completions"] = completions
+    return state
 
 
 def _per_instance(
@@ -277,6 +275,7 @@ def process_run(run_dir: Path, data_dir: Path, instances_dir: Path) -> dict[str,
         "stats": readers.read_stats(run_dir),
         "execution_stats": readers.read_execution_stats(run_dir),
         "manifest": readers.read_manifest(run_dir) or {},
+        "written_at": max((mtime for _, _, mtime in readers.record_signature(run_dir)), default=0) / 1e9,
         "status": readers.read_status(run_dir),
         "metric_info": readers.read_metric_info(run_dir),
         "instances": table_hash,

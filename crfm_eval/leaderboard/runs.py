@@ -102,14 +102,14 @@ class Run:
 
     @property
     def finished_at(self) -> dt.datetime:
-        """When the run ended: the manifest's time stamp (it is written last)."""
+        """When the run ended: the manifest's time stamp (it is written last), else when its files were."""
         stamp = self.manifest.get("finished_at")
         if isinstance(stamp, str):
             try:
                 return dt.datetime.fromisoformat(stamp)
             except ValueError:
                 pass
-        return dt.datetime.fromtimestamp(0, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(float(self.digest.get("written_at") or 0), tz=dt.timezone.utc)
 
     def stat(self, name: str, split: str, sub_split: Optional[str] = None) -> Optional[dict[str, Any]]:
         """The stats.json (or execution_stats.json) entry of `name` on the whole `split` (or on one part
