@@ -163,6 +163,17 @@ def test_labels_show_what_tells_entries_apart():
     # model.max_sequence_length and adaptation.max_train_instances differ too, but the names tell them.
     simple = make_labels([("s/1", "boolq", _spec("a")), ("s/3", "boolq", _spec("b"))])
     assert simple.entry_of == {"s/1": "a · 5shot", "s/3": "b · 5shot"}
+    # A run setting is shown when it differs, even between entries the model names already tell apart.
+    seeds = make_labels([("s/1", "boolq", _spec("a")), ("s/3", "boolq", _spec("b", seed=7))])
+    assert seeds.entry_of == {"s/1": "a · 5shot · seed=0", "s/3": "b · 5shot · seed=7"}
+    # A model's own setting that differs under one name is shown too.
+    window = make_labels(
+        [("s/1", "boolq", _spec("a")), ("s/6", "boolq", _spec("a", **{"model.max_sequence_length": 512}))]
+    )
+    assert window.entry_of == {
+        "s/1": "a · 5shot · max_sequence_length=2048",
+        "s/6": "a · 5shot · max_sequence_length=512",
+    }
 
 
 def test_rows_of_one_entry_in_one_table_are_told_apart():

@@ -4,10 +4,11 @@ An *entry* is a model under one adaptation with all its other settings, i.e. a r
 settings (those that can change a number) minus the scenario's own (the scenario, its data). The
 same entry on several scenarios is one competitor for the win rate.
 
-Its label is `model · adaptation`, followed by every setting that differs between entries and is
-not already told by the model and adaptation names, e.g. `simple/deterministic · 5shot · seed=1`.
-Two different entries therefore never get the same label (they differ in some setting; if the
-names do not tell that setting, the label shows it). Within one scenario, two runs of the same
+Its label is `model · adaptation`, followed by every setting that differs between entries, e.g.
+`simple/deterministic · 5shot · seed=1`, except a model's or an adaptation's own settings (its
+context window, prompt pieces...) where its name already tells them. Two different entries
+therefore never get the same label (they differ in some setting; if the names do not tell that
+setting, the label shows it). Within one scenario, two runs of the same
 entry (the same settings on other data, or re-run in another suite) are told apart by what
 differs between them, then by suite and folder name.
 """
@@ -23,7 +24,10 @@ NOT_IDENTITY = ("run_name", "suite", "output_dir", "force", "execution", "model.
 SCENARIO_SETTINGS = ("scenario", "data_dir")
 """Settings that say what is evaluated rather than who: they make the table, not the entry."""
 
-NAMES = ("model.name", "adaptation.name")
+NAMED_CONFIGS = {"model.": "model.name", "adaptation.": "adaptation.name"}
+"""A model's or an adaptation's own settings (context window, client, prompt pieces, number of
+examples) are told by its name when every entry of that name has the same value; other settings
+(seed, max_eval_instances, the metrics) are shown whenever entries differ in them."""
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -74,18 +78,21 @@ def _short_keys(keys: list[str]) -> dict[str, str]:
     return {key: key.rsplit(".", 1)[-1] if len(last[key.rsplit(".", 1)[-1]]) == 1 else key for key in keys}
 
 
-def _distinguishing(settings: list[dict[str, Any]], told_by: list[str]) -> list[str]:
-    """Keys whose values differ among `settings` and are not a function of the keys `told_by`."""
+def _distinguishing(settings: list[dict[str, Any]], named: dict[str, str]) -> list[str]:
+    """Keys whose values differ among `settings`, but for those of a named config (see NAMED_CONFIGS)
+    whose value is the same for every entry of the same name."""
     keys = sorted({key for item in settings for key in item})
     found = []
     for key in keys:
-        if key in told_by or len({canonical(item.get(key)) for item in settings}) < 2:
+        if key in named.values() or len({canonical(item.get(key)) for item in settings}) < 2:
+            continue
+        name_key = next((name for prefix, name in named.items() if key.startswith(prefix)), None)
+        if name_key is None:
+            found.append(key)
             continue
         seen: dict[str, str] = {}
         for item in settings:
-            names = canonical([item.get(name) for name in told_by])
-            value = canonical(item.get(key))
-            if seen.setdefault(names, value) != value:
+            if seen.setdefault(canonical(item.get(name_key)), canonical(item.get(key))) != canonical(item.get(key)):
                 found.append(key)
                 break
     return found
@@ -103,7 +110,7 @@ def make_labels(runs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> Labels:
         key: {k: v for k, v in item.items() if not _under(k, SCENARIO_SETTINGS)} for key, item in settings.items()
     }
     distinct = {canonical(item): item for item in entries.values()}
-    keys = _distinguishing(list(distinct.values()), list(NAMES))
+    keys = _distinguishing(list(distinct.values()), NAMED_CONFIGS)
     shown = _short_keys(keys)
     entry_of = {}
     for key, item in entries.items():
@@ -117,7 +124,7 @@ def make_labels(runs: Sequence[tuple[str, str, Mapping[str, Any]]]) -> Labels:
     for clashing in tables.values():
         if len(clashing) < 2:
             continue
-        scenario_keys = _distinguishing([settings[key] for key in clashing], [])
+        scenario_keys = _distinguishing([settings[key] for key in clashing], {})
         scenario_shown = _short_keys(scenario_keys)
         for key in clashing:
             row_of[key] = entry_of[key] + _suffix(settings[key], scenario_keys, scenario_shown)
