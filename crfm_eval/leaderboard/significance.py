@@ -24,8 +24,7 @@ them at once with matrix products, and Wilcoxon's test vectorized over pairs, so
 (4,950 pairs) on 3,270 instances take well under a second for a 0/1 metric.
 """
 
-from dataclasses import dataclass, replace
-from itertools import combinations
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -138,6 +137,19 @@ def mcnemar_matrix(only_row: np.ndarray, only_column: np.ndarray) -> np.ndarray:
     return np.where(discordant == 0, 1.0, p)
 
 
+def _matrix(values: dict[str, dict[str, float]]) -> np.ndarray:
+    """Entries x instances (the union of their ids), NaN where an entry has no value."""
+    ids = sorted(set().union(*(by_instance.keys() for by_instance in values.values())))
+    column = {instance_id: index for index, instance_id in enumerate(ids)}
+    matrix = np.full((len(values), len(ids)), np.nan)
+    for row, by_instance in enumerate(values.values()):
+        if by_instance:
+            count = len(by_instance)
+            columns = np.fromiter((column[instance_id] for instance_id in by_instance), dtype=np.int64, count=count)
+            matrix[row, columns] = np.fromiter(by_instance.values(), dtype=float, count=count)
+    return matrix
+
+
 def pairwise_tests(
     values: dict[str, dict[str, float]], correction: str = NO_CORRECTION
 ) -> dict[tuple[str, str], Optional[PairedTest]]:
@@ -147,35 +159,38 @@ def pairwise_tests(
     p-value adjusted over all the pairs tested here.
     """
     entries = list(values)
-    ids = sorted({instance_id for by_instance in values.values() for instance_id in by_instance})
-    column = {instance_id: index for index, instance_id in enumerate(ids)}
-    matrix = np.full((len(entries), len(ids)), np.nan)
-    for row, entry in enumerate(entries):
-        for instance_id, value in values[entry].items():
-            matrix[row, column[instance_id]] = value
+    matrix = _matrix(values)
     present = ~np.isnan(matrix)
     filled = np.where(present, matrix, 0.0)
     shared = present.astype(float) @ present.T.astype(float)
     # sum over shared instances of (a - b), for every pair at once
     difference_sums = filled @ present.T.astype(float) - present.astype(float) @ filled.T
-    tests: dict[tuple[str, str], Optional[PairedTest]] = {}
+    first, second = np.triu_indices(len(entries), 1)
+    counts = np.rint(shared[first, second]).astype(np.int64)
     if np.all(np.isin(matrix[present], (0.0, 1.0))):
         right = (filled == 1.0).astype(float)
         wrong = (present & (filled == 0.0)).astype(float)
         only_row = right @ wrong.T  # row right, column wrong
-        p_values = mcnemar_matrix(only_row, only_row.T)
-        for a, b in combinations(range(len(entries)), 2):
-            if shared[a, b] == 0:
-                tests[(entries[a], entries[b])] = None
-                continue
-            n = int(shared[a, b])
-            tests[(entries[a], entries[b])] = PairedTest(MCNEMAR, n, difference_sums[a, b] / n, float(p_values[a, b]))
+        p_values = mcnemar_matrix(only_row, only_row.T)[first, second]
+        methods = [MCNEMAR] * len(first)
     else:
-        tests.update(_wilcoxon_pairs(entries, matrix, present, shared, difference_sums))
-    for (first, second), test in list(tests.items()):
-        tests[(second, first)] = None if test is None else replace(test, mean_difference=-test.mean_difference)
+        p_values, methods = _wilcoxon_pairs(matrix, present, first, second, counts)
+    tested = counts > 0
+    adjusted: list[Optional[float]] = [None] * len(first)
     if correction == HOLM:
-        tests = _with_holm(tests)
+        tested_pairs = np.flatnonzero(tested).tolist()
+        for pair, value in zip(tested_pairs, holm([float(p) for p in p_values[tested]]), strict=True):
+            adjusted[pair] = value
+    tests: dict[tuple[str, str], Optional[PairedTest]] = {}
+    for index, (a, b) in enumerate(zip(first.tolist(), second.tolist(), strict=True)):
+        n = int(counts[index])
+        if n == 0:
+            tests[(entries[a], entries[b])] = tests[(entries[b], entries[a])] = None
+            continue
+        difference = float(difference_sums[a, b]) / n
+        p_value = float(p_values[index])
+        tests[(entries[a], entries[b])] = PairedTest(methods[index], n, difference, p_value, adjusted[index])
+        tests[(entries[b], entries[a])] = PairedTest(methods[index], n, -difference, p_value, adjusted[index])
     return tests
 
 
@@ -184,44 +199,31 @@ _WILCOXON_CHUNK = 400
 
 
 def _wilcoxon_pairs(
-    entries: list[str], matrix: np.ndarray, present: np.ndarray, shared: np.ndarray, difference_sums: np.ndarray
-) -> dict[tuple[str, str], Optional[PairedTest]]:
-    tests: dict[tuple[str, str], Optional[PairedTest]] = {}
+    matrix: np.ndarray, present: np.ndarray, first: np.ndarray, second: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Wilcoxon p-values of the pairs (first[i], second[i]): vectorized over the pairs that share every
+    instance (and enough of them for the normal approximation), one by one for the others."""
+    p_values = np.ones(len(first))
+    methods = [WILCOXON] * len(first)
     vectorizable = []
-    for a, b in combinations(range(len(entries)), 2):
-        n = int(shared[a, b])
-        if n == 0:
-            tests[(entries[a], entries[b])] = None
-        elif n == matrix.shape[1] and n > 50:  # same instances, large enough for the normal approximation
-            vectorizable.append((a, b))
-        else:
-            keep = present[a] & present[b]
-            a_values = {str(i): float(v) for i, v in enumerate(matrix[a, keep])}
-            b_values = {str(i): float(v) for i, v in enumerate(matrix[b, keep])}
-            tests[(entries[a], entries[b])] = paired_test(a_values, b_values)
+    for index, (a, b) in enumerate(zip(first.tolist(), second.tolist(), strict=True)):
+        if counts[index] == 0:
+            continue
+        if counts[index] == matrix.shape[1] and counts[index] > 50:
+            vectorizable.append(index)
+            continue
+        keep = present[a] & present[b]
+        a_values = {str(i): float(v) for i, v in enumerate(matrix[a, keep])}
+        b_values = {str(i): float(v) for i, v in enumerate(matrix[b, keep])}
+        test = paired_test(a_values, b_values)
+        if test is not None:
+            p_values[index], methods[index] = test.p_value, test.method
     for start in range(0, len(vectorizable), _WILCOXON_CHUNK):
         chunk = vectorizable[start : start + _WILCOXON_CHUNK]
-        differences = np.stack([matrix[a] - matrix[b] for a, b in chunk])
+        differences = np.stack([matrix[first[index]] - matrix[second[index]] for index in chunk])
         nonzero = np.any(differences != 0, axis=1)
-        p_values = np.ones(len(chunk))
+        chunk_p = np.ones(len(chunk))
         if nonzero.any():
-            p_values[nonzero] = _scipy_stats().wilcoxon(differences[nonzero], axis=1, zero_method="wilcox").pvalue
-        for (a, b), p_value in zip(chunk, p_values, strict=True):
-            n = int(shared[a, b])
-            tests[(entries[a], entries[b])] = PairedTest(WILCOXON, n, difference_sums[a, b] / n, float(p_value))
-    return tests
-
-
-def _with_holm(tests: dict[tuple[str, str], Optional[PairedTest]]) -> dict[tuple[str, str], Optional[PairedTest]]:
-    """Holm over the unordered pairs (A against B and B against A are one comparison)."""
-    unordered = {_unordered(pair): test for pair, test in tests.items() if test is not None}
-    pairs = sorted(unordered)
-    by_pair = dict(zip(pairs, holm([unordered[pair].p_value for pair in pairs]), strict=True))
-    return {
-        pair: None if test is None else replace(test, p_adjusted=by_pair[_unordered(pair)])
-        for pair, test in tests.items()
-    }
-
-
-def _unordered(pair: tuple[str, str]) -> tuple[str, str]:
-    return (pair[0], pair[1]) if pair[0] <= pair[1] else (pair[1], pair[0])
+            chunk_p[nonzero] = _scipy_stats().wilcoxon(differences[nonzero], axis=1, zero_method="wilcox").pvalue
+        p_values[chunk] = chunk_p
+    return p_values, methods
