@@ -10,7 +10,7 @@ a site needs:
           significance_correction: holm                    # or none
           # output_dir: outputs        (default; $CRFM_EVAL_OUTPUT_DIR wins over it)
           # cache_dir: outputs/site_cache   (default: <output_dir>/site_cache; "" for none)
-          # workers: 2                 (processes reading new runs)
+          # workers: 0                 (processes reading new runs; 0: one per CPU)
           # search_instances: true     (instances in the search index; see site_index.py)
 
 The plugin brings its own pages (home, leaderboard, one per scenario, plots, runs, about, the
@@ -53,7 +53,8 @@ class LeaderboardConfig(base.Config):
     main_metrics = c.ListOfItems(c.Type(str), default=list(DEFAULT_MAIN_METRICS))
     significance_correction = c.Choice(CORRECTIONS, default=HOLM)
     cache_dir = c.Optional(c.Type(str))
-    workers = c.Type(int, default=2)
+    workers = c.Type(int, default=0)
+    """Processes that read new or changed runs; 0: one per CPU."""
     search_instances = c.Type(bool, default=True)
 
 
@@ -83,7 +84,7 @@ class LeaderboardPlugin(BasePlugin[LeaderboardConfig]):
             cache_dir=cache_dir,
             main_metrics=list(self.config.main_metrics),
             correction=self.config.significance_correction,
-            workers=max(1, self.config.workers),
+            workers=self.config.workers if self.config.workers > 0 else (os.cpu_count() or 1),
             search_instances=self.config.search_instances,
             use_directory_urls=bool(config.use_directory_urls),
         )
