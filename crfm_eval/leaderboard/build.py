@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from crfm_eval.leaderboard import paths
-from crfm_eval.leaderboard.build_cache import BuildCache, link_file, link_tree
+from crfm_eval.leaderboard.build_cache import ENTRY, BuildCache, link_file, link_tree
 from crfm_eval.leaderboard.context import SiteContext
 from crfm_eval.leaderboard.html import PageSource, page_file
 from crfm_eval.leaderboard.leaderboard_page import leaderboard_page, scenario_page
@@ -88,8 +88,8 @@ class SiteBuild:
 
     def _write_run(self, site_dir: Path, run: Run, label: str, shell_html: Optional[str]) -> None:
         folder = site_dir / paths.run_folder(run.suite, run.run_name)
-        entry = self.cache.entry(run.path)
-        link_tree(entry / "data", folder / paths.DATA_DIR)
+        # The entry read at the start of the build, even if the run has changed since (the next build reads it).
+        link_tree(Path(run.digest[ENTRY]) / "data", folder / paths.DATA_DIR)
         table = paths.instance_table(run.digest["instances"])
         if not (site_dir / table).exists():
             link_file(self.cache.instances_dir / Path(table).name, site_dir / table)

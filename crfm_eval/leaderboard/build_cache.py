@@ -33,6 +33,8 @@ from crfm_eval.runner import readers
 log = logging.getLogger("mkdocs.plugins.crfm_eval")
 
 DIGEST_FILE = "digest.json"
+ENTRY = "cache_entry"
+"""Added to a digest by `build`: its entry folder (the files of the run's version that was read)."""
 _CODE_FILES = (Path(run_data.__file__), Path(readers.__file__))
 
 
@@ -62,36 +64,32 @@ class BuildCache:
     def entry(self, run_dir: Path) -> Path:
         return self.run_root(run_dir) / self.fingerprint(run_dir)
 
-    def load(self, run_dir: Path) -> Optional[dict[str, Any]]:
-        """The cached digest of the run as it is on disk now, or None."""
-        try:
-            return readers.read_json(self.entry(run_dir) / DIGEST_FILE)
-        except (OSError, ValueError):
-            return None
-
     def build(self, run_dirs: list[Path], workers: int) -> tuple[dict[Path, dict[str, Any]], dict[Path, str]]:
         """The digest of each of `run_dirs` (complete runs), processing those not cached, `workers` at a
         time; and, for a run that cannot be read, why."""
         digests: dict[Path, dict[str, Any]] = {}
         missing = []
         for run_dir in run_dirs:
-            digest = self.load(run_dir)
+            entry = self.entry(run_dir)
+            digest = _load(entry)
             if digest is None:
-                missing.append(run_dir)
+                missing.append((run_dir, entry))
             else:
-                digests[run_dir] = digest
+                digests[run_dir] = {**digest, ENTRY: str(entry)}
         errors: dict[Path, str] = {}
         if missing:
             log.info("crfm_eval: reading %d new or changed runs (%d from the cache)", len(missing), len(digests))
-            for run_dir, (digest, error) in zip(missing, self._process(missing, workers), strict=True):
+            for (run_dir, entry), (digest, error) in zip(missing, self._process(missing, workers), strict=True):
                 if digest is not None:
-                    digests[run_dir] = digest
+                    digests[run_dir] = {**digest, ENTRY: str(entry)}
                 else:
                     errors[run_dir] = str(error)
         return digests, errors
 
-    def _process(self, run_dirs: list[Path], workers: int) -> list[tuple[Optional[dict[str, Any]], Optional[str]]]:
-        jobs = [(run_dir, self.entry(run_dir), self.instances_dir) for run_dir in run_dirs]
+    def _process(
+        self, runs: list[tuple[Path, Path]], workers: int
+    ) -> list[tuple[Optional[dict[str, Any]], Optional[str]]]:
+        jobs = [(run_dir, entry, self.instances_dir) for run_dir, entry in runs]
         if workers <= 1 or len(jobs) == 1:
             return [_process_safely(*job) for job in jobs]
         # A fresh interpreter per worker: `mkdocs serve` has server threads, and forking a process
@@ -110,6 +108,13 @@ class BuildCache:
         for path in self.instances_dir.glob("*") if self.instances_dir.is_dir() else []:
             if path.name.split(".", 1)[0] not in used_tables:
                 path.unlink(missing_ok=True)
+
+
+def _load(entry: Path) -> Optional[dict[str, Any]]:
+    try:
+        return readers.read_json(entry / DIGEST_FILE)
+    except (OSError, ValueError):
+        return None
 
 
 def _process_safely(run_dir: Path, entry: Path, instances_dir: Path) -> tuple[Optional[dict[str, Any]], Optional[str]]:
