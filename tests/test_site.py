@@ -296,6 +296,23 @@ def test_built_pages_load_nothing_from_other_hosts(built):
         assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import", content, re.I), sheet
 
 
+def test_a_rebuild_reads_only_new_or_changed_runs(built):
+    metadata = built / "metadata"
+    again = build_site(built / "outputs", built / "site-again", metadata)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "new or changed runs" not in again.stdout + again.stderr  # every run from the build cache
+    stats = _run_dir(built, "simple/other") / "stats.json"
+    content = stats.read_bytes()
+    stats.unlink()
+    stats.write_bytes(content)  # the run rewritten (same numbers, a new file)
+    changed = build_site(built / "outputs", built / "site-again", metadata)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert f"reading 1 new or changed runs ({len(LABELS) - 1} from the cache)" in changed.stdout + changed.stderr
+    assert (built / "site-again/leaderboard.html").read_text(encoding="utf-8").count('class="crfm-stat"') == len(
+        (built / "site/leaderboard.html").read_text(encoding="utf-8").split('class="crfm-stat"')
+    ) - 1
+
+
 def test_site_builds_without_runs(tmp_path):
     completed = build_site(tmp_path / "no-outputs", tmp_path / "site", checkout_metadata(tmp_path / "metadata"))
     assert completed.returncode == 0, completed.stdout + completed.stderr
