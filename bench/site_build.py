@@ -15,7 +15,8 @@ as a real 5-shot run: a benchmark's models share their scenario's prompts), real
 that disagree instance by instance. Not realistic: the completions are all "Yes"/"No" and the
 runs are on one scenario (a benchmark of 100 runs spreads over several, which is no heavier).
 
-For each N it prints the wall time, the CPU time (all processes of the build) and the peak memory
+For each N it prints how much of a core a busy loop gets at that moment, then the wall time, the CPU
+time (all processes of the build) and the peak memory
 (the whole process tree, sampled every 20 ms) of a cold build (empty build cache), a warm rebuild
 (no run changed) and a rebuild after one run changed, the size of the built site, and the load
 average before and after. The machine is shared: compare wall times taken at similar loads; the
@@ -165,6 +166,14 @@ class PeakMemory:
         return self.peak
 
 
+def core_share(cpu_seconds: float = 1.0) -> float:
+    """The share of one core a busy loop gets right now (1.0 on an idle machine): the noise of the figures."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    while time.process_time() - cpu < cpu_seconds:
+        sum(range(10_000))
+    return cpu_seconds / (time.perf_counter() - wall)
+
+
 def du(path: Path) -> int:
     return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
 
@@ -224,7 +233,10 @@ def main() -> None:
                 target = output_dir / "runs" / SUITE / run_dir.name
                 shutil.copytree(run_dir, target, copy_function=os.link)  # hard links: no copy of the data
             site_dir = work / f"site-{count}"
-            print(f"{count} runs x 3,270 instances ({os.cpu_count()} CPUs):")
+            print(
+                f"{count} runs x 3,270 instances ({os.cpu_count()} CPUs; a busy loop gets {core_share():.2f} of a core "
+                f"now, load {os.getloadavg()[0]:.2f}):"
+            )
             build(output_dir, site_dir, metadata, "cold (no build cache)")
             build(output_dir, site_dir, metadata, "warm (nothing changed)")
             changed = output_dir / "runs" / SUITE / all_runs[count - 1].name / "stats.json"
