@@ -2,6 +2,7 @@
 formatting, links, run discovery and status, the build cache, the viewer's prompt packing."""
 
 import gzip
+import html
 import json
 import math
 import random
@@ -21,6 +22,7 @@ from crfm_eval.leaderboard.plots import LABEL_CHARS, wrap
 from crfm_eval.leaderboard.run_data import PromptPacker
 from crfm_eval.leaderboard.runs import FAILED, RUNNING, UNFINISHED, Run, run_folders
 from crfm_eval.leaderboard.significance import HOLM, MCNEMAR, WILCOXON, holm, mcnemar_exact, paired_test, pairwise_tests
+from crfm_eval.leaderboard.site_index import search_entries
 from crfm_eval.leaderboard.tables import build_leaderboard
 from crfm_eval.leaderboard.win_rate import scenario_win_rates, win_rates
 
@@ -472,3 +474,21 @@ def test_stats_of_parts_of_a_split_do_not_replace_the_whole_split():
     run = Run({"path": "/o/runs/s/r", "suite": "s", "run_name": "r", "stats": [whole, part]})
     assert run.stat("exact_match", "test") == whole and run.stat("exact_match", "test", "anatomy") == part
     assert run.sub_splits("exact_match", "test") == ["anatomy"] and run.stat_names("test") == ["exact_match"]
+
+
+def test_search_entries_hold_escaped_text(tmp_path):
+    """The search plugin shows its index's text as HTML: instance texts and names go in escaped."""
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    runs_dir = tmp_path / "runs" / "suite"
+    _write_run(runs_dir / "a", "model-a", "0shot", [1.0, 0.0])
+    state_file = runs_dir / "a" / "scenario_state.json"
+    scenario_state = json.loads(state_file.read_text())
+    scenario_state["request_states"][0]["instance"]["input"] = f"question {hostile}?"
+    state_file.write_text(json.dumps(scenario_state))
+    complete, _ = run_folders(tmp_path)
+    digests, _ = BuildCache(tmp_path / "cache").build(complete, workers=1)
+    board = build_leaderboard([Run(digests[path]) for path in complete], ["exact_match"])
+    entries = search_entries(board, tmp_path / "cache" / "instances", False, with_instances=True)
+    found = next(entry for entry in entries if entry["title"] == "toy instance i0")
+    assert found["text"] == html.escape(f"question {hostile}?", quote=False) and "<" not in found["text"]
+    assert found["location"] == "instances.html?run=suite%2Fa&id=i0"

@@ -10,6 +10,7 @@ instance in every other run. 100 runs of the same 3,270 BoolQ instances add 3,37
 1 MB, whatever the number of runs.
 """
 
+import html
 import json
 import logging
 from pathlib import Path
@@ -46,6 +47,12 @@ def runs_index(leaderboard: Leaderboard, use_directory_urls: bool) -> bytes:
     return run_data.js_message({"kind": "runs", "data": {"runs": runs}})
 
 
+def _entry(location: str, title: str, text: str) -> dict[str, str]:
+    """A search entry. The search plugin's index holds HTML (its own entries are escaped page text,
+    and its results are shown as HTML), so run names and instance texts are escaped here."""
+    return {"location": location, "title": html.escape(title, quote=False), "text": html.escape(text, quote=False)}
+
+
 def search_entries(
     leaderboard: Leaderboard, instances_dir: Path, use_directory_urls: bool, with_instances: bool
 ) -> list[dict[str, Any]]:
@@ -56,12 +63,12 @@ def search_entries(
         for row in group.rows:
             run = row.run
             entries.append(
-                {
-                    "location": page_url(paths.run_page(run.suite, run.run_name), use_directory_urls),
-                    "title": f"Run {run.run_name}",
-                    "text": f"{row.label} · scenario {run.scenario} · model {run.model} · adaptation "
-                    f"{run.adaptation} · suite {run.suite}",
-                }
+                _entry(
+                    page_url(paths.run_page(run.suite, run.run_name), use_directory_urls),
+                    f"Run {run.run_name}",
+                    f"{row.label} · scenario {run.scenario} · model {run.model} · adaptation {run.adaptation} "
+                    f"· suite {run.suite}",
+                )
             )
     if not with_instances:
         return entries
@@ -77,13 +84,8 @@ def search_entries(
                 if instance_id in seen:
                     continue
                 seen.add(instance_id)
-                entries.append(
-                    {
-                        "location": f"{viewer}?{urlencode({'run': row.run.key, 'id': instance_id})}",
-                        "title": f"{group.scenario} instance {instance_id}",
-                        "text": snippet,
-                    }
-                )
+                location = f"{viewer}?{urlencode({'run': row.run.key, 'id': instance_id})}"
+                entries.append(_entry(location, f"{group.scenario} instance {instance_id}", snippet))
     return entries
 
 
