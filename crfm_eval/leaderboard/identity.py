@@ -1,16 +1,17 @@
 """Entries and their labels: what a reader compares, named by what tells it apart from the others.
 
 An *entry* is a model under one adaptation with all its other settings, i.e. a run's identity
-settings (those that can change a number) minus the scenario's own (the scenario, its data). The
-same entry on several scenarios is one competitor for the win rate.
+settings (those that can change a number: `crfm_eval.runner.identity`, which also names run
+folders) minus the scenario's own (the scenario, its data). The same entry on several scenarios is
+one competitor for the win rate.
 
 Its label is `model · adaptation`, followed by every setting that differs between entries, e.g.
 `simple/deterministic · 5shot · seed=1`, except a model's or an adaptation's own settings (its
 context window, prompt pieces...) where its name already tells them. Two different entries
 therefore never get the same label (they differ in some setting; if the names do not tell that
-setting, the label shows it). Within one scenario, two runs of the same
-entry (the same settings on other data, or re-run in another suite) are told apart by what
-differs between them, then by suite and folder name.
+setting, the label shows it). Within one scenario, two runs of the same entry (the same settings
+on other data, or re-run in another suite) are told apart by what differs between them, then by
+suite and folder name.
 """
 
 import json
@@ -18,8 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-NOT_IDENTITY = ("run_name", "suite", "output_dir", "force", "execution", "model.args.n_threads")
-"""Settings that cannot change a number (where a run is written, how requests travel)."""
+from crfm_eval.runner.identity import identity_settings
 
 SCENARIO_SETTINGS = ("scenario", "data_dir")
 """Settings that say what is evaluated rather than who: they make the table, not the entry."""
@@ -30,25 +30,8 @@ examples) are told by its name when every entry of that name has the same value;
 (seed, max_eval_instances, the metrics) are shown whenever entries differ in them."""
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, f"{dotted}."))
-        elif not isinstance(value, Mapping):
-            flat[dotted] = value
-    return flat
-
-
 def _under(key: str, prefixes: Sequence[str]) -> bool:
     return any(key == prefix or key.startswith(prefix + ".") for prefix in prefixes)
-
-
-def identity_settings(run_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of a run_spec.json that can change a number, by dotted key, sorted."""
-    flat = _flatten(run_spec)
-    return {key: flat[key] for key in sorted(flat) if not _under(key, NOT_IDENTITY)}
 
 
 def canonical(value: Any) -> str:
