@@ -255,6 +255,8 @@ def test_links_between_pages():
 
 def test_folder_names_become_distinct_safe_segments():
     assert segment("boolq_5shot_simple--deterministic") == "boolq_5shot_simple--deterministic"
+    named = "boolq_5shot_simple--deterministic_data_dir=~518f36d2,max_eval_instances=120"  # runner/identity.py
+    assert segment(named) == named
     assert segment("a b") != segment("a_b") and segment("a b").startswith("a_b-")
     assert "/" not in segment("../x") and segment("..").startswith("_-")
 

@@ -20,7 +20,7 @@ import re
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from browser import start_chromium
@@ -259,8 +259,9 @@ def test_run_pages_and_viewer_data(built):
 def test_search_index_holds_runs_and_instances(built):
     index = json.loads((built / "site/search/search_index.json").read_text(encoding="utf-8"))
     five = _run_dir(built, "simple/deterministic")
-    locations = [doc["location"] for doc in index["docs"] if doc["title"] == f"Run {five.name}"]
-    assert sorted(locations) == [f"runs/default/{five.name}/index.html", f"runs/seeds/{five.name}/index.html"]
+    seed1 = _run_dir(built, "simple/deterministic", seed=1)
+    locations = [doc["location"] for doc in index["docs"] if doc["title"] in (f"Run {five.name}", f"Run {seed1.name}")]
+    assert sorted(locations) == [f"runs/default/{five.name}/index.html", f"runs/seeds/{seed1.name}/index.html"]
     instance_id = next(readers.iter_per_instance_stats(five))["instance_id"]
     found = [doc for doc in index["docs"] if doc["title"] == f"boolq instance {instance_id}"]
     assert len(found) == 1 and found[0]["location"].startswith("instances.html?run=")
@@ -379,9 +380,9 @@ def test_from_a_leaderboard_number_to_a_wrong_instance_prompt(browser, built):
     driver, base = browser
     five = _run_dir(built, "simple/deterministic")
     driver.get(f"{base}/leaderboard.html")
+    run_query = urlencode({"run": f"default/{five.name}"})
     cell = driver.find_element(
-        "css selector",
-        f'table[data-scenario="boolq"] a.crfm-stat[data-metric="exact_match"][href*="default%2F{five.name}"]',
+        "css selector", f'table[data-scenario="boolq"] a.crfm-stat[data-metric="exact_match"][href*="{run_query}&"]'
     )
     cell.click()
     _wait(driver, lambda: len(_viewer_rows(driver)) == INSTANCES)
@@ -409,7 +410,7 @@ def test_from_a_leaderboard_number_to_a_wrong_instance_prompt(browser, built):
 def test_viewer_searches_by_id_and_text_and_sorts(browser, built):
     driver, base = browser
     five = _run_dir(built, "simple/deterministic")
-    driver.get(f"{base}/instances.html?run=default/{five.name}")
+    driver.get(f"{base}/instances.html?{urlencode({'run': f'default/{five.name}'})}")
     _wait(driver, lambda: len(_viewer_rows(driver)) == INSTANCES)
     per_instance = list(readers.iter_per_instance_stats(five))
     target = per_instance[7]["instance_id"]
@@ -462,7 +463,7 @@ def test_site_search_reaches_an_instance(browser, built):
 def test_hostile_completion_is_shown_as_text_and_never_runs(browser, built):
     driver, base = browser
     hostile = _run_dir(built, "simple/hostile-examples")
-    driver.get(f"{base}/instances.html?run=default/{hostile.name}")
+    driver.get(f"{base}/instances.html?{urlencode({'run': f'default/{hostile.name}'})}")
     _wait(driver, lambda: len(_viewer_rows(driver)) == INSTANCES)
     for row in _viewer_rows(driver)[:3]:
         row.find_element("css selector", "a.crfm-open").click()

@@ -27,7 +27,9 @@ SHELL_SUITE = "crfm-eval-shell-suite"
 SHELL_RUN = "crfm-eval-shell-run"
 """The placeholder run whose page MkDocs renders once; every run page is that page with its own body."""
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+~-]+")
+"""Outside the characters run folder names are made of (runner/identity.py's path_safe), all of which
+may stand in a URL path as they are."""
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 
 
