@@ -71,7 +71,16 @@ def real_run(output_dir: Path, data_dir: str) -> Path:
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO, env=env)
-    return next((output_dir / "runs" / SUITE).glob("*/manifest.json")).parent
+    return base_run(output_dir)
+
+
+def base_run(output_dir: Path) -> Path:
+    """The real run (the simple model's own name), whatever its folder is called."""
+    for run_dir in sorted((output_dir / "runs" / SUITE).glob("*")):
+        spec = readers.read_run_spec(run_dir) if readers.is_complete(run_dir) else None
+        if spec is not None and spec["model"]["name"] == "simple/deterministic":
+            return run_dir
+    raise SystemExit(f"no run of the simple model in {output_dir}")
 
 
 def _answer(state: RequestState, right: bool) -> str:
@@ -221,7 +230,7 @@ def main() -> None:
             print("making the runs: one real 3,270-instance run on the simple model, then perturbed copies ...")
             base = real_run(made, args.data_dir)
         else:
-            base = next((made / "runs" / SUITE).glob("*deterministic/manifest.json")).parent
+            base = base_run(made)
         existing = len(list((made / "runs" / SUITE).glob("*/manifest.json")))
         if existing < max(args.runs):
             synthetic_runs(base, max(args.runs))
