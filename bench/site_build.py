@@ -7,7 +7,7 @@ of our configs, ~3.3 KB each), made by the real command; then N-1 more written f
 runner's own code, each a different synthetic model: for a random half of the instances (seeded
 per model) the completion is replaced by the right or the wrong answer with that model's own
 skill (uniform in 0.35-0.75), and every per-instance value and stat is recomputed by the real
-BasicMetric and written by the runner's writers, with a manifest and a status.json. Every tenth
+metric sets of the run's spec (built as the runner builds them) and written by the runner's writers, with a manifest and a status.json. Every tenth
 model also has another seed in its spec, so that entry labels must show it.
 
 Realistic for the site: each run has the real sizes (15 MB of request states, the same prompts
@@ -44,10 +44,13 @@ sys.path.insert(0, str(REPO / "tests"))
 from site_helpers import checkout_metadata, mkdocs_command, mkdocs_env  # noqa: E402
 
 from crfm_eval.json_io import from_jsonable  # noqa: E402
-from crfm_eval.metrics.basic import BasicMetric  # noqa: E402
-from crfm_eval.metrics.metric import compute_stats  # noqa: E402
+from crfm_eval.adaptation.methods import check_model_supports  # noqa: E402
+from crfm_eval.metrics.metric import Metric, compute_stats, metric_info  # noqa: E402
+from crfm_eval.objects import create_object  # noqa: E402
 from crfm_eval.runner import readers  # noqa: E402
+from crfm_eval.runner.metric_info import write_metric_info  # noqa: E402
 from crfm_eval.runner.outputs import write_manifest, write_run_outputs  # noqa: E402
+from crfm_eval.runner.runner import metric_specs  # noqa: E402
 from crfm_eval.specs import RunSpec  # noqa: E402
 from crfm_eval.states import RequestState, ScenarioState  # noqa: E402
 from crfm_eval.sweeps.job_status import STATUS_FILE  # noqa: E402
@@ -101,7 +104,11 @@ def synthetic_runs(base: Path, count: int) -> None:
     states = [from_jsonable(RequestState, state) for state in readers.iter_request_states(base)]
     adaptation = run_spec.adaptation
     status = json.loads((base / STATUS_FILE).read_text())
-    metric = BasicMetric()
+    adapter_class = check_model_supports(adaptation.method, run_spec.model)
+    metrics = [
+        create_object(metric._target_, metric.args, Metric, f"metric.{name}._target_")
+        for name, metric in metric_specs(adapter_class.metric_specs, run_spec.metric).items()
+    ]
     for index in range(2, count + 1):
         rng = random.Random(index)
         skill = rng.uniform(0.35, 0.75)
@@ -120,11 +127,10 @@ def synthetic_runs(base: Path, count: int) -> None:
                 dataclasses.replace(state, request=dataclasses.replace(state.request, model=model.name), result=result)
             )
         scenario_state = ScenarioState(adaptation, changed)
-        per_instance, stats, execution_stats = compute_stats(metric, scenario_state)
+        per_instance, stats, execution_stats = compute_stats(metrics, scenario_state)
         run_dir = base.parent / name
         write_run_outputs(run_dir, spec, scenario_state, per_instance, stats, execution_stats)
-        if (base / readers.METRIC_INFO_FILE).exists():  # what each stat is: the same metrics as the base run
-            shutil.copyfile(base / readers.METRIC_INFO_FILE, run_dir / readers.METRIC_INFO_FILE)
+        write_metric_info(run_dir, metric_info(metrics), {stat.name for stat in stats + execution_stats})
         write_manifest(run_dir, manifest)
         (run_dir / STATUS_FILE).write_text(json.dumps({**status, "run_name": name, "model": model.name}))
 

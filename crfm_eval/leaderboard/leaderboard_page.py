@@ -12,6 +12,7 @@ from crfm_eval.leaderboard.pages import WIDE, group_chart, no_runs
 from crfm_eval.leaderboard.runs import RunsFound
 from crfm_eval.leaderboard.significance import ALPHA, HOLM, PairedTest
 from crfm_eval.leaderboard.tables import Group, Leaderboard, Row
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE
 
 PAIRWISE_MATRIX_MAX = 20
 """Above this many entries, the matrix of every pair's test is not drawn (each row still lists its ties)."""
@@ -74,6 +75,30 @@ def main_table(group: Group, leaderboard: Leaderboard, context: SiteContext, her
     if group.primary:
         headers.append(f"not significantly different ({group.primary})")
     return table(headers, rows, id=f"leaderboard-{paths.segment(group.scenario)}", data_scenario=group.scenario)
+
+
+PART_MEANINGS = {
+    MACRO_AVERAGE: "<code>macro_average</code> is the mean of the parts' means (each part counts once)",
+    CONSISTENCY: "<code>consistency</code> the share of contrast sets whose every question is right",
+}
+
+
+def parts_table(group: Group, context: SiteContext, here: str) -> str:
+    """The primary metric on each part of the split (e.g. MMLU's subjects and their macro average), a
+    row per part and a column per entry; "" when the runs report no parts. Each number links to the
+    instances of that part (an aggregate's, to the whole split's)."""
+    if not group.parts or group.primary is None:
+        return ""
+    rows = []
+    for part in group.parts:
+        cells = [Cell(esc(part), part)]
+        for row in group.rows:
+            cells.append(context.stat_cell(here, row.run.key, group.primary, row.part_cells.get(part)))
+        rows.append(cells)
+    said = [meaning for part, meaning in PART_MEANINGS.items() if part in group.parts]
+    intro = f"<p>{esc(group.primary)} on each part of the split{': ' + ', '.join(said) if said else ''}.</p>"
+    headers = ["part", *(row.label for row in group.rows)]
+    return intro + table(headers, rows, id=f"parts-{paths.segment(group.scenario)}", data_scenario=group.scenario)
 
 
 def _overall_table(leaderboard: Leaderboard, context: SiteContext) -> str:
@@ -166,6 +191,7 @@ def leaderboard_page(found: RunsFound, leaderboard: Leaderboard, context: SiteCo
             f"<p>Split <code>{esc(group.split or '—')}</code>. "
             f'<a href="{scenario_href}">Every metric of {esc(group.scenario)}, by group</a>.</p>',
             main_table(group, leaderboard, context, paths.LEADERBOARD),
+            parts_table(group, context, paths.LEADERBOARD),
         ]
         if group.primary:
             parts.append(group_chart(group, group.primary))

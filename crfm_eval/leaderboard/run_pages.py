@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from crfm_eval.leaderboard import paths
 from crfm_eval.leaderboard.context import SiteContext
 from crfm_eval.leaderboard.html import Cell, esc, fmt, json_text, key_values, table
+from crfm_eval.leaderboard.reliability import reliability_html
 from crfm_eval.leaderboard.runs import Run
 from crfm_eval.leaderboard.tables import Leaderboard
 
@@ -111,6 +112,7 @@ def _statistics(run: Run, leaderboard: Leaderboard, context: SiteContext, here: 
                 [
                     Cell(shown, name),
                     Cell(esc(stat.get("split")), str(stat.get("split"))),
+                    Cell(esc(stat.get("sub_split") or "—"), str(stat.get("sub_split") or "")),
                     Cell(esc(leaderboard.info(name).group), leaderboard.info(name).group),
                     Cell(esc(kind), kind),
                     Cell(esc(stat.get("count")), stat.get("count")),
@@ -124,6 +126,7 @@ def _statistics(run: Run, leaderboard: Leaderboard, context: SiteContext, here: 
     headers = [
         "name",
         "split",
+        "part",
         "group",
         "file",
         "count",
@@ -141,10 +144,12 @@ def _statistics(run: Run, leaderboard: Leaderboard, context: SiteContext, here: 
         "Wilson's for proportions and Student's t otherwise. A stat's name links to the instances, sorted or "
         "judged by it.</p>"
     )
-    return '<div class="crfm">' + note + table(headers, rows, id="run-stats") + "</div>"
+    diagram = reliability_html(run)  # "" for a run without calibration stats
+    calibration = f"<h3>Calibration</h3>{diagram}" if diagram else ""
+    return '<div class="crfm">' + note + table(headers, rows, id="run-stats") + "</div>" + calibration
 
 
-_STANDARD = {"name", "split", "count", "mean", "ci_low", "ci_high", "stddev", "min", "max", "sum"}
+_STANDARD = {"name", "split", "sub_split", "count", "mean", "ci_low", "ci_high", "stddev", "min", "max", "sum"}
 
 
 def _extra(stat: dict[str, Any]) -> dict[str, Any]:

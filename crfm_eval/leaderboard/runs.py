@@ -7,6 +7,7 @@ the job's one-line error), started and not ended (running, or killed), or nothin
 """
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -144,6 +145,15 @@ class Run:
         return {
             instance_id: value for instance_id, value in zip(per_split["ids"], values, strict=True) if value is not None
         }
+
+
+def load_run(run_dir: Path) -> Run:
+    """The complete run in `run_dir`, read in full on its own (the site reads runs through the build
+    cache instead; the viewer's data files written on the way are dropped)."""
+    from crfm_eval.leaderboard.run_data import process_run  # the site's one reader of a run's large files
+
+    with tempfile.TemporaryDirectory() as scratch:
+        return Run(process_run(run_dir, Path(scratch) / "data", Path(scratch) / "instances"))
 
 
 @dataclass(frozen=True)

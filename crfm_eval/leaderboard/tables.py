@@ -16,6 +16,9 @@ from crfm_eval.leaderboard.metric_groups import MetricInfo, catalog, grouped, in
 from crfm_eval.leaderboard.runs import SPLIT_PREFERENCE, Run
 from crfm_eval.leaderboard.significance import NO_CORRECTION, PairedTest, pairwise_tests
 from crfm_eval.leaderboard.win_rate import scenario_win_rates, win_rates
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE
+
+AGGREGATE_PARTS = (MACRO_AVERAGE, CONSISTENCY)
 
 DEFAULT_MAIN_METRICS = ("exact_match", "quasi_exact_match")
 """The metrics of the leaderboard's columns, in order; the first a scenario has ranks its table."""
@@ -35,6 +38,8 @@ class Row:
     win_rate: Optional[float] = None
     """Win rate across scenarios (the same for the entry in every table)."""
     scenario_win_rate: Optional[float] = None
+    part_cells: dict[str, Optional[dict[str, Any]]] = field(default_factory=dict)
+    """Part of the split (a sub-split, `macro_average`, `consistency`) -> its primary-metric stat."""
 
     def mean(self, metric: str) -> Optional[float]:
         cell = self.cells.get(metric)
@@ -54,6 +59,9 @@ class Group:
     rows: list[Row]
     tests: dict[str, dict[tuple[str, str], Optional[PairedTest]]] = field(default_factory=dict)
     """Main metric -> (row A, row B) -> paired test of A against B (both orders are stored)."""
+    parts: list[str] = field(default_factory=list)
+    """The parts of the split the runs report on the primary metric (aggregates over parts first, e.g.
+    MMLU's `macro_average`, then each part by name)."""
 
     @property
     def primary(self) -> Optional[str]:
@@ -104,6 +112,14 @@ def _group_split(runs: list[Run], metrics: list[str]) -> Optional[str]:
     return Counter(splits).most_common(1)[0][0] if splits else None
 
 
+def _parts(runs: list[Run], metric: Optional[str], split: Optional[str]) -> list[str]:
+    """Every part of `split` any run reports `metric` on: aggregates (e.g. `macro_average`) first."""
+    if split is None or metric is None:
+        return []
+    parts = {part for run in runs for part in run.sub_splits(metric, split)}
+    return sorted(parts, key=lambda part: (part not in AGGREGATE_PARTS, part))
+
+
 def _sort_key(row: Row, metric: Optional[str], lower_is_better: bool) -> tuple[float, str]:
     mean = row.mean(metric) if metric else None
     if mean is None:
@@ -140,7 +156,10 @@ def build_leaderboard(
         primary = columns[0] if columns else None
         lower = bool(primary and info(known, primary).lower_is_better)
         rows.sort(key=lambda row: _sort_key(row, primary, lower))
-        group = Group(scenario, split, columns, metric_groups, rows)
+        group = Group(scenario, split, columns, metric_groups, rows, parts=_parts(scenario_runs, primary, split))
+        for row in rows:
+            if split and primary:
+                row.part_cells = {part: row.run.stat(primary, split, part) for part in group.parts}
         if split is not None:
             for metric in columns:
                 values = {row.label: row.run.instance_values(metric, split) for row in rows}

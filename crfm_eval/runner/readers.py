@@ -16,6 +16,8 @@ from typing import Any, Iterator, Optional
 
 import orjson
 
+from crfm_eval.runner.metric_info import METRIC_INFO_FILE
+from crfm_eval.runner.metric_info import read_metric_info as _read_metric_info
 from crfm_eval.runner.outputs import (
     EXECUTION_STATS_FILE,
     MANIFEST_FILE,
@@ -26,11 +28,6 @@ from crfm_eval.runner.outputs import (
 )
 from crfm_eval.sweeps.job_status import STATUS_FILE
 from crfm_eval.sweeps.job_status import read_status as _read_status
-
-METRIC_INFO_FILE = "metric_info.json"
-"""What each stat of the run is, written by the metrics that computed it (the format of the
-adaptation-methods work, crfm_eval/runner/metric_info.py): stat name -> {name, group, display_name,
-description, lower_is_better}."""
 
 RECORD_FILES = (
     RUN_SPEC_FILE,
@@ -96,8 +93,9 @@ def read_metric_info(run_dir: Path) -> dict[str, dict[str, Any]]:
     """metric_info.json: stat name -> what it is (group, display name, description, lower_is_better).
 
     Empty for runs written before the file existed; a reader then treats every stat as ungrouped.
+    The file is the metrics' own (crfm_eval/runner/metric_info.py), read by its reader.
     """
-    return _optional(run_dir / METRIC_INFO_FILE) or {}
+    return _read_metric_info(run_dir)
 
 
 def read_status(run_dir: Path) -> Optional[dict[str, Any]]:
