@@ -43,8 +43,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from site_helpers import checkout_metadata, mkdocs_command, mkdocs_env  # noqa: E402
 
-from crfm_eval.json_io import from_jsonable  # noqa: E402
 from crfm_eval.adaptation.methods import check_model_supports  # noqa: E402
+from crfm_eval.json_io import from_jsonable  # noqa: E402
 from crfm_eval.metrics.metric import Metric, compute_stats, metric_info  # noqa: E402
 from crfm_eval.objects import create_object  # noqa: E402
 from crfm_eval.runner import readers  # noqa: E402
