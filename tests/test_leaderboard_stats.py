@@ -163,19 +163,82 @@ def test_labels_show_what_tells_entries_apart():
         "s/5": "b · 5shot · max_eval_instances=1000 · seed=0",
     }
     # model.max_sequence_length and adaptation.max_train_instances differ too, but the names tell them.
+    # One adaptation in the table: it is not what tells entries apart (the scenario's heading names it).
     simple = make_labels([("s/1", "boolq", _spec("a")), ("s/3", "boolq", _spec("b"))])
-    assert simple.entry_of == {"s/1": "a · 5shot", "s/3": "b · 5shot"}
+    assert simple.entry_of == {"s/1": "a", "s/3": "b"}
     # A run setting is shown when it differs, even between entries the model names already tell apart.
     seeds = make_labels([("s/1", "boolq", _spec("a")), ("s/3", "boolq", _spec("b", seed=7))])
-    assert seeds.entry_of == {"s/1": "a · 5shot · seed=0", "s/3": "b · 5shot · seed=7"}
+    assert seeds.entry_of == {"s/1": "a · seed=0", "s/3": "b · seed=7"}
     # A model's own setting that differs under one name is shown too.
     window = make_labels(
         [("s/1", "boolq", _spec("a")), ("s/6", "boolq", _spec("a", **{"model.max_sequence_length": 512}))]
     )
-    assert window.entry_of == {
-        "s/1": "a · 5shot · max_sequence_length=2048",
-        "s/6": "a · 5shot · max_sequence_length=512",
-    }
+    assert window.entry_of == {"s/1": "a · max_sequence_length=2048", "s/6": "a · max_sequence_length=512"}
+
+
+def _on(scenario: str, adaptation: str, model: str, **changes) -> dict:
+    """A run of `model` on `scenario` with that scenario's default adaptation (its own shots and metrics)."""
+    shots = {"5shot": 5, "0shot": 0, "mmlu": 5, "imdb": 0}[adaptation]
+    spec = _spec(model, adaptation, **{"scenario.name": scenario, "run_name": f"{scenario}_{adaptation}_{model}"})
+    spec["adaptation"].update(
+        max_train_instances=shots, method="multiple_choice_joint" if adaptation == "mmlu" else "generation"
+    )
+    spec["metric"] = {"joint_choice": {"name": "joint_choice"}} if adaptation == "mmlu" else {}
+    for key, value in changes.items():
+        spec[key] = value
+    return spec
+
+
+def test_an_entry_is_a_model_across_scenarios_that_each_bring_their_adaptation():
+    """Each scenario with its default adaptation, max_eval_instances and metric sets: those differ only
+    between scenarios, so one model is one entry, with a row on every scenario."""
+    defaults = {"boolq": "5shot", "mmlu": "mmlu", "imdb": "imdb"}
+    runs = [
+        (f"s/{scenario}-{model}", scenario, _on(scenario, adaptation, model, max_eval_instances=eval_instances))
+        for scenario, adaptation in defaults.items()
+        for model, eval_instances in (
+            ("a", 100 if scenario != "boolq" else 1000),
+            ("b", 100 if scenario != "boolq" else 1000),
+        )
+    ]
+    labels = make_labels(runs)
+    assert labels.entry_of == {key: key.rsplit("-", 1)[1] for key, _, _ in runs}
+    assert labels.row_of == labels.entry_of
+    # Seeds swept on every scenario: four entries, matched across scenarios by their seed.
+    seeded = make_labels(
+        [(f"{key}-{seed}", table, {**spec, "seed": seed}) for key, table, spec in runs for seed in (0, 1)]
+    )
+    assert set(seeded.entry_of.values()) == {"a · seed=0", "a · seed=1", "b · seed=0", "b · seed=1"}
+    assert seeded.entry_of["s/mmlu-a-1"] == seeded.entry_of["s/boolq-a-1"] == "a · seed=1"
+    # Two adaptations of BoolQ: then the adaptation tells entries apart, on every scenario.
+    both = make_labels([*runs, ("s/boolq-a-0shot", "boolq", _on("boolq", "0shot", "a", max_eval_instances=1000))])
+    assert both.entry_of["s/boolq-a-0shot"] == "a · 0shot" and both.entry_of["s/boolq-a"] == "a · 5shot"
+    assert both.entry_of["s/mmlu-a"] == "a · mmlu"
+
+
+def test_win_rates_compare_models_across_scenarios_with_their_own_adaptations():
+    defaults = {"boolq": ("5shot", "valid"), "mmlu": ("mmlu", "test"), "imdb": ("imdb", "test")}
+    means = {("boolq", "a"): 0.8, ("boolq", "b"): 0.6, ("mmlu", "a"): 0.3, ("mmlu", "b"): 0.5, ("imdb", "a"): 0.9}
+    runs = []
+    for (scenario, model), mean in means.items():
+        adaptation, split = defaults[scenario]
+        runs.append(
+            Run(
+                {
+                    "path": f"/o/runs/s/{scenario}-{model}",
+                    "suite": "s",
+                    "run_name": f"{scenario}-{model}",
+                    "run_spec": _on(scenario, adaptation, model),
+                    "stats": [{"name": "exact_match", "split": split, "count": 10, "mean": mean}],
+                }
+            )
+        )
+    board = build_leaderboard(runs, ["exact_match"])
+    assert [[row.label for row in group.rows] for group in board.groups] == [["a", "b"], ["a"], ["b", "a"]]
+    assert [group.adaptations for group in board.groups] == [["5shot"], ["imdb"], ["mmlu"]]
+    # a beats b on BoolQ, loses on MMLU; IMDB has no rival, so it does not count.
+    assert board.win_rates == {"a": 0.5, "b": 0.5}
+    assert [row.win_rate for row in board.groups[0].rows] == [0.5, 0.5]
 
 
 def test_rows_of_one_entry_in_one_table_are_told_apart():
@@ -186,13 +249,10 @@ def test_rows_of_one_entry_in_one_table_are_told_apart():
         ("s/9", "imdb", _spec("a", **{"scenario.name": "imdb"})),
     ]
     labels = make_labels(runs)
-    assert set(labels.entry_of.values()) == {"a · 5shot"}  # one competitor across scenarios
-    assert labels.row_of["s/2"] == "a · 5shot · data_dir=elsewhere"
-    assert (
-        labels.row_of["s/1"] == "a · 5shot · data_dir=data (s/1)"
-        and labels.row_of["t/1"] == "a · 5shot · data_dir=data (t/1)"
-    )
-    assert labels.row_of["s/9"] == "a · 5shot"
+    assert set(labels.entry_of.values()) == {"a"}  # one competitor across scenarios
+    assert labels.row_of["s/2"] == "a · data_dir=elsewhere"
+    assert labels.row_of["s/1"] == "a · data_dir=data (s/1)" and labels.row_of["t/1"] == "a · data_dir=data (t/1)"
+    assert labels.row_of["s/9"] == "a"
 
 
 def test_metric_groups_come_from_the_runs_metric_info_in_helm_order():
@@ -363,15 +423,15 @@ def test_leaderboard_from_hand_made_run_folders(tmp_path):
     board = build_leaderboard([Run(digests[path]) for path in complete], ["exact_match"])
     (group,) = board.groups
     assert group.split == "valid" and [row.label for row in group.rows] == [
-        "model-a · 0shot",
-        "model-b · 0shot",
-        "model-c · 0shot",
+        "model-a",
+        "model-b",
+        "model-c",
     ]
-    assert board.win_rates == {"model-a · 0shot": 1.0, "model-b · 0shot": 0.25, "model-c · 0shot": 0.25}
+    assert board.win_rates == {"model-a": 1.0, "model-b": 0.25, "model-c": 0.25}
     # a beats b on 10 of 12 instances, b never beats a: significant. b and c give identical answers.
-    assert group.test("exact_match", "model-a · 0shot", "model-b · 0shot").p_value == pytest.approx(2 / 2**10)
-    assert [label for label, _ in group.indistinguishable("exact_match", "model-b · 0shot")] == ["model-c · 0shot"]
-    assert group.indistinguishable("exact_match", "model-a · 0shot") == []
+    assert group.test("exact_match", "model-a", "model-b").p_value == pytest.approx(2 / 2**10)
+    assert [label for label, _ in group.indistinguishable("exact_match", "model-b")] == ["model-c"]
+    assert group.indistinguishable("exact_match", "model-a") == []
     assert math.isclose(group.rows[1].mean("exact_match"), 2 / 12)
     # A complete run whose job ended in an error (some requests failed) is shown, marked failed with its line.
     assert [row.run.failure for row in group.rows] == [None, None, some_failed["error"]]
@@ -393,7 +453,7 @@ def test_lower_is_better_ranks_and_wins_the_other_way(tmp_path):
     (group,) = board.groups
     assert group.primary == "error_rate"  # no main metric here: the first of the first metric group
     assert [row.run.run_name for row in group.rows] == ["low", "high"]
-    assert board.win_rates == {"model-low · 0shot": 1.0, "model-high · 0shot": 0.0}
+    assert board.win_rates == {"model-low": 1.0, "model-high": 0.0}
 
 
 def test_build_cache_reads_a_run_once_per_version(tmp_path, monkeypatch):

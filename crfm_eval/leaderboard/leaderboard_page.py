@@ -59,6 +59,14 @@ def _ties_cell(group: Group, row: Row, metric: str) -> Cell:
     )
 
 
+def _setup(group: Group) -> str:
+    """How the scenario was evaluated: its split and adaptation(s) (entry labels name an adaptation only
+    where a table has several)."""
+    names = ", ".join(f"<code>{esc(name)}</code>" for name in group.adaptations)
+    plural = "s" if len(group.adaptations) > 1 else ""
+    return f"Split <code>{esc(group.split or '—')}</code>, adaptation{plural} {names or '—'}"
+
+
 def main_table(group: Group, leaderboard: Leaderboard, context: SiteContext, here: str) -> str:
     rows = []
     for row in group.rows:
@@ -188,8 +196,7 @@ def leaderboard_page(found: RunsFound, leaderboard: Leaderboard, context: SiteCo
         page.text(f"## {paths.md(group.scenario)}\n")
         scenario_href = context.href(paths.LEADERBOARD, paths.scenario_page(group.scenario))
         parts = [
-            f"<p>Split <code>{esc(group.split or '—')}</code>. "
-            f'<a href="{scenario_href}">Every metric of {esc(group.scenario)}, by group</a>.</p>',
+            f'<p>{_setup(group)}. <a href="{scenario_href}">Every metric of {esc(group.scenario)}, by group</a>.</p>',
             main_table(group, leaderboard, context, paths.LEADERBOARD),
             parts_table(group, context, paths.LEADERBOARD),
         ]
@@ -206,7 +213,7 @@ def scenario_page(group: Group, leaderboard: Leaderboard, context: SiteContext) 
     page = PageSource()
     page.text(f"{WIDE}# {paths.md(group.scenario)}\n")
     page.block(
-        f"<p>Split <code>{esc(group.split or '—')}</code>, {len(group.rows)} entries. Metrics are grouped as the "
+        f"<p>{_setup(group)}, {len(group.rows)} entries. Metrics are grouped as the "
         "runs' metrics describe them (metric_info.json); hover a column header for what it measures. "
         "Each number links to the instances behind it.</p>"
     )

@@ -1,7 +1,8 @@
 """The leaderboard's numbers, before any HTML: one table per scenario, one row per run.
 
-Rows are labelled by entry (identity.py): what tells a run's settings apart from the others'. The
-same entry on several scenarios is one competitor for the win rate. Cells are the stats.json
+Rows are labelled by entry (identity.py): a model plus the settings that differ within some
+scenario's table (not those each scenario brings, like its default adaptation). The same entry on
+several scenarios is one competitor for the win rate. Cells are the stats.json
 entries themselves, so the site shows exactly the numbers the runs wrote. Every stat a scenario's
 runs have is kept, grouped by metric group (metric_groups.py); the *main metrics* (a setting of
 the plugin) are the leaderboard's columns and get the pairwise significance tests.
@@ -59,6 +60,9 @@ class Group:
     rows: list[Row]
     tests: dict[str, dict[tuple[str, str], Optional[PairedTest]]] = field(default_factory=dict)
     """Main metric -> (row A, row B) -> paired test of A against B (both orders are stored)."""
+    adaptations: list[str] = field(default_factory=list)
+    """The adaptations of the table's runs (one, typically: the scenario's own), named in its heading
+    because entry labels name an adaptation only where a table has several."""
     parts: list[str] = field(default_factory=list)
     """The parts of the split the runs report on the primary metric (aggregates over parts first, e.g.
     MMLU's `macro_average`, then each part by name)."""
@@ -156,7 +160,15 @@ def build_leaderboard(
         primary = columns[0] if columns else None
         lower = bool(primary and info(known, primary).lower_is_better)
         rows.sort(key=lambda row: _sort_key(row, primary, lower))
-        group = Group(scenario, split, columns, metric_groups, rows, parts=_parts(scenario_runs, primary, split))
+        group = Group(
+            scenario,
+            split,
+            columns,
+            metric_groups,
+            rows,
+            adaptations=sorted({run.adaptation for run in scenario_runs}),
+            parts=_parts(scenario_runs, primary, split),
+        )
         for row in rows:
             if split and primary:
                 row.part_cells = {part: row.run.stat(primary, split, part) for part in group.parts}
