@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from crfm_eval.leaderboard import paths
 from crfm_eval.leaderboard.html import Cell, esc, fmt, link, mean_ci, number_attr, query_href
+from crfm_eval.leaderboard.runs import AGGREGATE_PARTS
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,17 @@ class SiteContext:
         metric: Optional[str] = None,
         split: Optional[str] = None,
         wrong: bool = False,
+        part: Optional[str] = None,
     ) -> str:
-        """An href to the instance viewer showing a run's instances (judged by `metric`, on `split`)."""
+        """An href to the instance viewer showing a run's instances (judged by `metric`, on `split`, or
+        on one `part` of it)."""
         return query_href(
-            self.url(from_src, paths.INSTANCES), run=run_key, metric=metric, split=split, wrong="1" if wrong else None
+            self.url(from_src, paths.INSTANCES),
+            run=run_key,
+            metric=metric,
+            split=split,
+            part=part,
+            wrong="1" if wrong else None,
         )
 
     def stat_cell(self, from_src: str, run_key: str, metric: str, stat: Optional[dict[str, Any]]) -> Cell:
@@ -50,7 +58,10 @@ class SiteContext:
         title = esc(
             ", ".join(f"{key} {fmt(value, 4) if isinstance(value, float) else value}" for key, value in extra.items())
         )
-        href = self.viewer(from_src, run_key, metric, stat.get("split"))
+        part = stat.get("sub_split")
+        if part in AGGREGATE_PARTS:  # a macro average or consistency is over the whole split's instances
+            part = None
+        href = self.viewer(from_src, run_key, metric, stat.get("split"), part=part)
         return Cell(
             f'<a class="crfm-stat" href="{href}" title="{title}" data-metric="{esc(metric)}" {attributes}>'
             f"{esc(mean_ci(stat))}</a>",

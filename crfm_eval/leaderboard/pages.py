@@ -298,6 +298,7 @@ VIEWER = """<div id="crfm-viewer" data-root="{root}">
 <label>Run <select name="run"></select></label>
 <label>Metric <select name="metric"></select></label>
 <label>Split <select name="split"></select></label>
+<label hidden>Part <select name="part"></select></label>
 <label><input type="checkbox" name="wrong"> <span class="crfm-wrong-label">only wrong answers</span></label>
 <label>Search <input type="search" name="q" placeholder="instance id or text" size="28"></label>
 </div>

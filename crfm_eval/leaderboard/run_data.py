@@ -214,7 +214,7 @@ def process_run(run_dir: Path, data_dir: Path, instances_dir: Path) -> dict[str,
     key = f"{suite}/{run_name}"
     values, splits_of, metrics, binary = _per_instance(run_dir)
 
-    instances: dict[str, tuple[Any, str, list[Any]]] = {}
+    instances: dict[str, tuple[Any, str, list[Any], Any]] = {}
     rows: list[list[Any]] = []
     details: list[dict[str, Any]] = []
     packer = PromptPacker()
@@ -225,7 +225,7 @@ def process_run(run_dir: Path, data_dir: Path, instances_dir: Path) -> dict[str,
         text_input = str(instance.get("input") or "")
         if instance_id not in instances:
             references = [[ref.get("output", ""), ref.get("tags") or []] for ref in instance.get("references") or []]
-            instances[instance_id] = (instance.get("split"), text_input, references)
+            instances[instance_id] = (instance.get("split"), text_input, references, instance.get("sub_split"))
         trial = int(state.get("train_trial_index") or 0)
         completions = (state.get("result") or {}).get("completions") or []
         prediction = str(completions[0].get("text", ""))[:PREDICTION_CHARS] if completions else None
@@ -248,6 +248,8 @@ def process_run(run_dir: Path, data_dir: Path, instances_dir: Path) -> dict[str,
         "inputs": [instances[i][1] for i in ids],
         "references": [instances[i][2] for i in ids],
     }
+    if any(instances[i][3] is not None for i in ids):  # parts of a split (e.g. MMLU's subjects)
+        table["sub_splits"] = [instances[i][3] for i in ids]
     table_hash = hashlib.sha256(json_bytes(table)).hexdigest()[:20]
     table_path = instances_dir / f"{table_hash}.js"
     if not table_path.exists():

@@ -14,7 +14,7 @@ from crfm_eval.leaderboard import paths
 from crfm_eval.leaderboard.context import SiteContext
 from crfm_eval.leaderboard.html import Cell, esc, fmt, json_text, key_values, table
 from crfm_eval.leaderboard.reliability import reliability_html
-from crfm_eval.leaderboard.runs import Run
+from crfm_eval.leaderboard.runs import AGGREGATE_PARTS, Run
 from crfm_eval.leaderboard.tables import Leaderboard
 
 TITLE = "CRFMRUNTITLE"
@@ -107,7 +107,9 @@ def _statistics(run: Run, leaderboard: Leaderboard, context: SiteContext, here: 
             name = str(stat.get("name"))
             shown = f"<code>{esc(name)}</code>"
             if name in with_values:
-                shown = f'<a href="{context.viewer(here, run.key, name, stat.get("split"))}">{shown}</a>'
+                part = stat.get("sub_split")
+                part = None if part in AGGREGATE_PARTS else part
+                shown = f'<a href="{context.viewer(here, run.key, name, stat.get("split"), part=part)}">{shown}</a>'
             rows.append(
                 [
                     Cell(shown, name),

@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 from crfm_eval.runner import readers
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE
 
 SPLIT_PREFERENCE = ("test", "valid")
 """Which eval split the leaderboard reports, best first: test when a run has it, else valid."""
+
+AGGREGATE_PARTS = (MACRO_AVERAGE, CONSISTENCY)
+"""`sub_split`s of stats over a whole split (its parts' means averaged, its contrast sets), not one part."""
 
 FAILED = "failed"
 RUNNING = "running or killed"

@@ -14,12 +14,9 @@ from typing import Any, Optional
 
 from crfm_eval.leaderboard.identity import make_labels
 from crfm_eval.leaderboard.metric_groups import MetricInfo, catalog, grouped, info
-from crfm_eval.leaderboard.runs import SPLIT_PREFERENCE, Run
+from crfm_eval.leaderboard.runs import AGGREGATE_PARTS, SPLIT_PREFERENCE, Run
 from crfm_eval.leaderboard.significance import NO_CORRECTION, PairedTest, pairwise_tests
 from crfm_eval.leaderboard.win_rate import scenario_win_rates, win_rates
-from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE
-
-AGGREGATE_PARTS = (MACRO_AVERAGE, CONSISTENCY)
 
 DEFAULT_MAIN_METRICS = ("exact_match", "quasi_exact_match")
 """The metrics of the leaderboard's columns, in order; the first a scenario has ranks its table."""

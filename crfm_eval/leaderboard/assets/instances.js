@@ -80,6 +80,7 @@
       run: query.get("run") || "",
       metric: query.get("metric") || "",
       split: query.get("split") || "",
+      part: query.get("part") || "",
       wrong: query.get("wrong") === "1",
       q: query.get("q") || "",
       sort: query.get("sort") || "order",
@@ -137,7 +138,7 @@
       select.appendChild(group);
     });
     select.addEventListener("change", function () {
-      self.state = { run: select.value, metric: "", split: "", wrong: false, q: "", sort: "order", desc: false, open: null, id: "" };
+      self.state = { run: select.value, metric: "", split: "", part: "", wrong: false, q: "", sort: "order", desc: false, open: null, id: "" };
       self.updateUrl();
       var run = self.runs.find(function (item) { return item.key === select.value; });
       if (run) self.showRun(run);
@@ -177,6 +178,7 @@
           instance: row[0],
           id: instances.ids[row[0]],
           split: instances.splits[row[0]],
+          part: instances.sub_splits ? instances.sub_splits[row[0]] : null,
           input: instances.inputs[row[0]] || "",
           references: references,
           expected: references.filter(function (ref) { return (ref[1] || []).indexOf("correct") >= 0; })
@@ -219,6 +221,14 @@
     splitSelect.appendChild(new Option("all splits", ""));
     var splits = Array.from(new Set(this.instances.splits)).sort();
     splits.forEach(function (split) { splitSelect.appendChild(new Option(split, split, false, split === self.state.split)); });
+    // Parts of a split (e.g. MMLU's subjects): the control shows only for runs whose instances have them.
+    var partSelect = this.controls.querySelector("select[name=part]");
+    partSelect.textContent = "";
+    partSelect.appendChild(new Option("all parts", ""));
+    var parts = Array.from(new Set((this.instances.sub_splits || []).filter(function (part) { return part !== null && part !== undefined; }))).sort();
+    parts.forEach(function (part) { partSelect.appendChild(new Option(part, part, false, part === self.state.part)); });
+    partSelect.closest("label").hidden = parts.length === 0;
+    if (parts.indexOf(this.state.part) < 0) this.state.part = "";
     var wrong = this.controls.querySelector("input[name=wrong]");
     wrong.checked = this.state.wrong;
     var search = this.controls.querySelector("input[name=q]");
@@ -228,6 +238,7 @@
     var timer = null;
     metricSelect.addEventListener("change", function () { self.state.metric = metricSelect.value; self.refresh(); });
     splitSelect.addEventListener("change", function () { self.state.split = splitSelect.value; self.refresh(); });
+    partSelect.addEventListener("change", function () { self.state.part = partSelect.value; self.refresh(); });
     wrong.addEventListener("change", function () { self.state.wrong = wrong.checked; self.refresh(); });
     search.addEventListener("input", function () {
       clearTimeout(timer);
@@ -262,6 +273,7 @@
     if (state.run) query.set("run", state.run);
     if (state.metric) query.set("metric", state.metric);
     if (state.split) query.set("split", state.split);
+    if (state.part) query.set("part", state.part);
     if (state.wrong) query.set("wrong", "1");
     if (state.q) query.set("q", state.q);
     if (state.sort && state.sort !== "order") query.set("sort", state.sort);
@@ -291,7 +303,7 @@
     var needle = state.q.trim().toLowerCase();
     var valueIndex = this.metricIndex(state.metric);
     var chosen = this.items.filter(function (item) {
-      return (!state.split || item.split === state.split) && (!state.wrong || self.isWrong(item)) && self.matches(item, needle);
+      return (!state.split || item.split === state.split) && (!state.part || item.part === state.part) && (!state.wrong || self.isWrong(item)) && self.matches(item, needle);
     });
     var key = {
       order: function (item) { return item.order; },
@@ -375,6 +387,7 @@
     this.state.q = "";
     this.state.wrong = false;
     this.state.split = "";
+    this.state.part = "";
     this.state.open = item.order;
     this.shown = Math.max(this.shown, item.order + 1);
     this.buildControls();
@@ -437,7 +450,7 @@
     var self = this;
     var size = this.list.shard_size;
     var box = el("div", { className: "crfm-instance", "data-instance-id": item.id });
-    box.appendChild(el("p", {}, [el("strong", { text: "Input" }), " (instance " + item.id + ", split " + item.split + ", train trial " + item.trial + ")"]));
+    box.appendChild(el("p", {}, [el("strong", { text: "Input" }), " (instance " + item.id + ", split " + item.split + (item.part ? ", part " + item.part : "") + ", train trial " + item.trial + ")"]));
     box.appendChild(pre(item.input));
     var references = el("ul");
     item.references.forEach(function (ref) {
