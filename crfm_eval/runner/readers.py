@@ -7,16 +7,20 @@ by a killed run (the last one, without its newline, or not JSON) is skipped. Fol
 earlier versions (`scenario_state.json`, `per_instance_stats.json`) are read too.
 
 Everything comes back as plain JSON data (dicts), as the files hold it; `json_io.from_jsonable`
-turns a dict into its dataclass (`RequestState`, `PerInstanceStats`, `Stat`) when needed.
+turns a dict into its dataclass (`RequestState`, `PerInstanceStats`, `Stat`) when needed (the site
+does not: that costs ~100 us per request state). `record_signature` tells cheaply whether any file
+of a run changed (the site's build cache).
 """
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
 import orjson
 
-from crfm_eval.json_io import read_json
+from crfm_eval.runner.metric_info import METRIC_INFO_FILE
+from crfm_eval.runner.metric_info import read_metric_info as _read_metric_info
 from crfm_eval.runner.outputs import (
     EXECUTION_STATS_FILE,
     LEGACY_PER_INSTANCE_STATS_FILE,
@@ -27,6 +31,39 @@ from crfm_eval.runner.outputs import (
     SCENARIO_STATE_FILE,
     STATS_FILE,
 )
+from crfm_eval.sweeps.job_status import STATUS_FILE
+from crfm_eval.sweeps.job_status import read_status as _read_status
+
+RECORD_FILES = (
+    RUN_SPEC_FILE,
+    SCENARIO_STATE_FILE,
+    LEGACY_SCENARIO_STATE_FILE,
+    PER_INSTANCE_STATS_FILE,
+    LEGACY_PER_INSTANCE_STATS_FILE,
+    STATS_FILE,
+    EXECUTION_STATS_FILE,
+    METRIC_INFO_FILE,
+    MANIFEST_FILE,
+    STATUS_FILE,
+)
+"""The files that make up a run's record: when none of them changed, nothing read from the run did."""
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file, parsed by orjson (twice the speed of the json module on a 15 MB file).
+
+    orjson refuses a lone surrogate escape (`"\\ud800"`), which the json module accepts and our
+    files may hold (model output is arbitrary text): such a file is parsed by the json module.
+    """
+    content = path.read_bytes()
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
+
+
+def _optional(path: Path) -> Optional[Any]:
+    return read_json(path) if path.exists() else None
 
 
 def iter_jsonl(path: Path) -> Iterator[Any]:
@@ -59,25 +96,60 @@ def iter_per_instance_stats(run_dir: Path) -> Iterator[dict[str, Any]]:
         yield from read_json(run_dir / LEGACY_PER_INSTANCE_STATS_FILE)
 
 
-def read_run_spec(run_dir: Path) -> dict[str, Any]:
-    return read_json(run_dir / RUN_SPEC_FILE)
+def read_run_spec(run_dir: Path) -> Optional[dict[str, Any]]:
+    """run_spec.json: the resolved spec of the run (secrets redacted), or None before it is written."""
+    return _optional(run_dir / RUN_SPEC_FILE)
 
 
 def read_stats(run_dir: Path) -> list[dict[str, Any]]:
-    return read_json(run_dir / STATS_FILE)
+    """stats.json: one entry per (metric name, split[, sub-split]) with count, mean, spread, 95% interval
+    and, with several train trials, `trials` (each trial's mean and their spread)."""
+    return _optional(run_dir / STATS_FILE) or []
 
 
 def read_execution_stats(run_dir: Path) -> list[dict[str, Any]]:
-    """The stats that describe the execution (cache hits, failures); empty if the run has none."""
-    path = run_dir / EXECUTION_STATS_FILE
-    return read_json(path) if path.exists() else []
+    """execution_stats.json: stats that describe this execution (cache hits, failures, cost), not the model."""
+    return _optional(run_dir / EXECUTION_STATS_FILE) or []
 
 
 def read_manifest(run_dir: Path) -> Optional[dict[str, Any]]:
-    """The manifest of a complete run, or None while the run is not complete."""
-    path = run_dir / MANIFEST_FILE
-    return read_json(path) if path.exists() else None
+    """manifest.json: code and library versions, time stamps, counts, `usage` (tokens, cost, request
+    seconds); None while the run is not complete."""
+    return _optional(run_dir / MANIFEST_FILE)
+
+
+def read_metric_info(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """metric_info.json: stat name -> what it is (group, display name, description, lower_is_better);
+    empty for runs written before the file existed."""
+    return _read_metric_info(run_dir)
+
+
+def read_status(run_dir: Path) -> Optional[dict[str, Any]]:
+    """status.json: when the last job of this folder started and ended, and its one-line error if it failed."""
+    return _read_status(run_dir)
 
 
 def is_complete(run_dir: Path) -> bool:
+    """The run's outputs are all written (the manifest is written last)."""
     return (run_dir / MANIFEST_FILE).exists()
+
+
+def looks_like_run(run_dir: Path) -> bool:
+    """The folder holds (or held the start of) a run, rather than being some other folder."""
+    return any((run_dir / name).exists() for name in (MANIFEST_FILE, RUN_SPEC_FILE, STATUS_FILE))
+
+
+def record_signature(run_dir: Path) -> list[tuple[str, int, int]]:
+    """(file name, size, modification time in ns) of each record file present: a cheap change detector.
+
+    A rewritten file gets a new modification time, so a reader can skip a run whose signature it
+    has already processed without opening any file.
+    """
+    signature = []
+    for name in RECORD_FILES:
+        try:
+            info = (run_dir / name).stat()
+        except OSError:
+            continue
+        signature.append((name, info.st_size, info.st_mtime_ns))
+    return signature
