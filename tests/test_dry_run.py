@@ -6,6 +6,8 @@ import re
 
 from conftest import run_cli
 
+from crfm_eval.runner import readers
+
 LINE = re.compile(
     r"^(?P<run>\S+): (?P<requests>[\d,]+) requests \((?P<cached>[\d,]+) in the cache\); to send: (?P<send>[\d,]+) "
     r"requests, (?P<prompt>[\d,]+) prompt tokens(?P<estimated> \(estimated: approximate tokenizer\))?, at most "
@@ -77,7 +79,7 @@ def test_dry_run_counts_equal_the_real_run_on_the_simple_model(tmp_path, shared_
     assert real.returncode == 0, real.stderr
     run_dir = next((tmp_path / "outputs" / "runs" / "default").glob("*/manifest.json")).parent
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    states = [json.loads(line) for line in (run_dir / "scenario_state.jsonl").read_text().splitlines()]
+    states = list(readers.iter_request_states(run_dir))
     assert number(before["requests"]) == manifest["num_requests"] == len(states) == 2 * INSTANCES
     assert number(before["prompt"]) == manifest["usage"]["prompt_tokens"]
     assert number(before["prompt"]) == sum(state["num_prompt_tokens"] for state in states)

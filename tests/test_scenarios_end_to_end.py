@@ -150,7 +150,7 @@ def test_a_subjects_number_links_to_that_subjects_instances(swept):
     subject = sorted(part for part in links if part != "macro_average")[0]
     assert parse_qs(urlparse(links[subject]).query)["part"] == [subject]
     assert "part" not in parse_qs(urlparse(links["macro_average"]).query)
-    states = json.loads((runs["mmlu"] / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(runs["mmlu"]))
     expected = [state["instance"]["id"] for state in states if state["instance"]["sub_split"] == subject]
     handler = functools.partial(QuietHandler, directory=str(workdir / "site"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
