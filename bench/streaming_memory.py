@@ -6,7 +6,7 @@ For each size N: writes a JSONL file of N test questions and 100 train questions
 (bench/synthetic_scenario.py), then runs the real command on the simple model with a cold cache:
 
     python -m crfm_eval scenario._target_=synthetic_scenario.SyntheticJsonlScenario scenario.name=synthetic
-        +scenario.args.path=FILE adaptation=5shot model=simple max_eval_instances=null ...
+        '~scenario.args.contrast_sets' '~scenario.args.contrast_flipped_only' +scenario.args.path=FILE adaptation=5shot model=simple max_eval_instances=null ...
 
 Prints the peak RSS of the run's process (from wait4), its RSS sampled along the run, wall and CPU
 time, and the load average before and after (the machine may be shared); then the ratio of the
@@ -14,7 +14,6 @@ largest to the smallest size's peak (goal: at most 1.3, and every peak under 300
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,9 +23,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
+sys.path[:0] = [str(REPO), str(BENCH)]
 
 from synthetic_scenario import make_file  # noqa: E402
+
+from crfm_eval.runner.readers import read_manifest, read_stats  # noqa: E402
 
 
 def load() -> str:
@@ -53,6 +54,9 @@ def one_run(size: int, threads: int, adaptation: str, folder: Path) -> tuple[flo
         "crfm_eval",
         "scenario._target_=synthetic_scenario.SyntheticJsonlScenario",
         "scenario.name=synthetic",
+        # The default scenario's (BoolQ's) own arguments do not apply to this one.
+        "~scenario.args.contrast_sets",
+        "~scenario.args.contrast_flipped_only",
         f"+scenario.args.path={data}",
         f"adaptation={adaptation}",
         "model=simple",
@@ -80,7 +84,12 @@ def one_run(size: int, threads: int, adaptation: str, folder: Path) -> tuple[flo
     errors.close()
     if process.returncode != 0:
         raise SystemExit(f"the run failed:\n{message}")
-    manifest = json.loads(next((folder / f"outputs_{size}").glob("runs/*/*/manifest.json")).read_text())
+    run_dir = next((folder / f"outputs_{size}").glob("runs/*/*/run_spec.json")).parent
+    manifest = read_manifest(run_dir) or {}
+    shots = [
+        s["mean"] for s in read_stats(run_dir) if s["name"] == "num_train_instances" and s.get("sub_split") is None
+    ]
+    manifest["in_context_examples"] = shots[0] if shots else None
     return usage.ru_maxrss / 1024, samples, wall, usage.ru_utime + usage.ru_stime, manifest
 
 
@@ -100,7 +109,8 @@ def main() -> None:
             print(
                 f"{size:,} instances: peak RSS {peak:.0f} MB (RSS sampled along the run, at 10/25/50/75/100% of it: "
                 f"{' / '.join(f'{value:.0f}' for value in shown)} MB) | {wall:.1f} s wall, {cpu:.1f} s CPU, "
-                f"{manifest['num_requests'] / wall:.0f} requests/s, {manifest['num_requests']:,} requests | "
+                f"{manifest['num_requests'] / wall:.0f} requests/s, {manifest['num_requests']:,} requests, "
+                f"{manifest['in_context_examples']} in-context examples (mean) | "
                 f"{before}; after: {load()}",
                 flush=True,
             )

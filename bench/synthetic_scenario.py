@@ -44,7 +44,8 @@ def make_file(path: Path, num_eval: int, num_train: int = 100) -> None:
                 number = index * 7919 % 1000003
                 row = {
                     "id": f"{split}-{index}",
-                    "input": f"Question {index}: is {number} an even number?",
+                    # Train and test inputs differ: an eval input found in the train pool is never an example.
+                    "input": f"{'Example' if split == 'train' else 'Question'} {index}: is {number} an even number?",
                     "output": "Yes" if number % 2 == 0 else "No",
                     "split": split,
                 }
