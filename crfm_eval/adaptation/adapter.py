@@ -1,14 +1,11 @@
 """The Adapter controller: a scenario's instances become a ScenarioState of requests."""
 
 import logging
-import random
 from typing import Optional
 
-from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
-from crfm_eval.adaptation.fitting import fit_prompt
+from crfm_eval.adaptation.sampling import sampling_for
 from crfm_eval.errors import UserError
 from crfm_eval.models.service import Service
-from crfm_eval.scenarios.scenario import TRAIN_SPLIT
 from crfm_eval.specs import AdaptationSpec, ModelSpec
 from crfm_eval.states import Instance, Request, RequestState, ScenarioState
 
@@ -31,6 +28,7 @@ class GenerationAdapter:
         self.model_spec = model_spec
         self.service = service
         self.seed = seed
+        self.sampling = sampling_for(spec.sampling)
         # The spec's window, unless the model itself knows a smaller one.
         windows = [model_spec.max_sequence_length, service.context_length(model_spec.name)]
         self.max_sequence_length = min(window for window in windows if window)
@@ -43,21 +41,18 @@ class GenerationAdapter:
                 f"The scenario has no instance in adaptation.eval_splits={self.spec.eval_splits}; "
                 f"its splits are {splits}."
             )
-        eval_instances = downsample(eval_instances, max_eval_instances, self.seed)
-        # Never show the model an eval instance as an example, even if a data set repeats one.
-        eval_inputs = {instance.input for instance in eval_instances}
-        pool = [i for i in instances if i.split == TRAIN_SPLIT and i.input not in eval_inputs]
+        eval_instances = self.sampling.eval_subsample(eval_instances, max_eval_instances, self.seed)
+        pool = self.sampling.train_pool(instances, eval_instances)
         if self.spec.max_train_instances > len(pool):
             log.warning("Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances)
         states = []
         for trial in range(self.spec.num_train_trials):
-            rng = random.Random(f"{self.seed}/train_trial/{trial}")
-            examples = sample_in_context_examples(pool, self.spec.max_train_instances, rng)
+            examples = self.sampling.in_context_examples(pool, self.spec.max_train_instances, self.seed, trial)
             states += [self._request_state(instance, examples, trial) for instance in eval_instances]
         return ScenarioState(self.spec, states)
 
     def _request_state(self, instance: Instance, examples: list[Instance], trial: int) -> RequestState:
-        fitted = fit_prompt(
+        fitted = self.sampling.fit_prompt(
             self.spec,
             examples,
             instance,

@@ -24,6 +24,17 @@ class FittedPrompt:
     truncated: bool
 
 
+def token_budget(spec: AdaptationSpec, max_sequence_length: int) -> int:
+    """How many tokens a prompt may have: the window minus the tokens the model may generate."""
+    budget = max_sequence_length - spec.max_tokens
+    if budget <= 0:
+        raise UserError(
+            f"adaptation.max_tokens={spec.max_tokens} leaves no room for a prompt in a context of "
+            f"{max_sequence_length} tokens; lower adaptation.max_tokens."
+        )
+    return budget
+
+
 def fit_prompt(
     spec: AdaptationSpec,
     examples: list[Instance],
@@ -31,12 +42,7 @@ def fit_prompt(
     tokenize: Tokenize,
     max_sequence_length: int,
 ) -> FittedPrompt:
-    budget = max_sequence_length - spec.max_tokens
-    if budget <= 0:
-        raise UserError(
-            f"adaptation.max_tokens={spec.max_tokens} leaves no room for a prompt in a context of "
-            f"{max_sequence_length} tokens; lower adaptation.max_tokens."
-        )
+    budget = token_budget(spec, max_sequence_length)
     for kept in range(len(examples), -1, -1):
         text = build_prompt(spec, examples[:kept], eval_instance)
         num_tokens = len(tokenize(text))

@@ -1,0 +1,95 @@
+"""Sampling: which eval instances a run asks, which in-context examples each train trial shows, and
+how a prompt is fitted into the context window. `adaptation.sampling` chooses one by name.
+
+- `crfm_eval` (the default): the eval subsample and the examples are drawn with the run's `seed`;
+  examples are class-balanced, shuffled, and never an eval instance; the eval subsample keeps the
+  data set's order; a prompt that does not fit drops examples from the end, then cuts the *start*
+  of the eval input (which keeps a question next to its answer prefix).
+- `helm`: exactly what HELM 0.5 does (see helm_sampling.py), so that every prompt of a run is
+  byte-identical to HELM's on the same data and tokenizer.
+
+Both are stateless objects; a name may also be the class path of another `Sampling`.
+"""
+
+import random
+from abc import ABC, abstractmethod
+from typing import Optional
+
+from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
+from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, fit_prompt
+from crfm_eval.errors import UserError
+from crfm_eval.objects import create_object
+from crfm_eval.scenarios.scenario import TRAIN_SPLIT
+from crfm_eval.specs import AdaptationSpec
+from crfm_eval.states import Instance
+
+SAMPLINGS: dict[str, str] = {
+    "crfm_eval": "crfm_eval.adaptation.sampling.CrfmEvalSampling",
+    "helm": "crfm_eval.adaptation.helm_sampling.HelmSampling",
+}
+
+
+class Sampling(ABC):
+    @abstractmethod
+    def eval_subsample(
+        self, eval_instances: list[Instance], max_eval_instances: Optional[int], seed: int
+    ) -> list[Instance]:
+        """At most `max_eval_instances` of the eval instances, in the order they are asked."""
+
+    @abstractmethod
+    def train_pool(self, instances: list[Instance], eval_instances: list[Instance]) -> list[Instance]:
+        """The instances in-context examples are drawn from."""
+
+    @abstractmethod
+    def in_context_examples(self, pool: list[Instance], count: int, seed: int, trial: int) -> list[Instance]:
+        """The examples of train trial `trial`, in prompt order (the same for every eval instance)."""
+
+    @abstractmethod
+    def fit_prompt(
+        self,
+        spec: AdaptationSpec,
+        examples: list[Instance],
+        eval_instance: Instance,
+        tokenize: Tokenize,
+        max_sequence_length: int,
+    ) -> FittedPrompt:
+        """The prompt of `eval_instance`, made to fit `max_sequence_length` minus the reserved tokens."""
+
+
+class CrfmEvalSampling(Sampling):
+    """Our default: seeded by the run, class-balanced, never an eval instance as an example."""
+
+    def eval_subsample(
+        self, eval_instances: list[Instance], max_eval_instances: Optional[int], seed: int
+    ) -> list[Instance]:
+        return downsample(eval_instances, max_eval_instances, seed)
+
+    def train_pool(self, instances: list[Instance], eval_instances: list[Instance]) -> list[Instance]:
+        # Never show the model an eval instance as an example, even if a data set repeats one.
+        eval_inputs = {instance.input for instance in eval_instances}
+        return [i for i in instances if i.split == TRAIN_SPLIT and i.input not in eval_inputs]
+
+    def in_context_examples(self, pool: list[Instance], count: int, seed: int, trial: int) -> list[Instance]:
+        return sample_in_context_examples(pool, count, random.Random(f"{seed}/train_trial/{trial}"))
+
+    def fit_prompt(
+        self,
+        spec: AdaptationSpec,
+        examples: list[Instance],
+        eval_instance: Instance,
+        tokenize: Tokenize,
+        max_sequence_length: int,
+    ) -> FittedPrompt:
+        return fit_prompt(spec, examples, eval_instance, tokenize, max_sequence_length)
+
+
+def sampling_for(name: str) -> Sampling:
+    """The Sampling called `name` (a registered name or a class path)."""
+    if name in SAMPLINGS:
+        return create_object(SAMPLINGS[name], {}, Sampling, "adaptation.sampling")
+    if "." in name:
+        return create_object(name, {}, Sampling, "adaptation.sampling")
+    raise UserError(
+        f"adaptation.sampling={name!r} is not a known sampling; use one of: {', '.join(SAMPLINGS)} "
+        "(or the class path of a Sampling)."
+    )
