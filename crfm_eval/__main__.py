@@ -1,4 +1,8 @@
-"""`python -m crfm_eval` (or `crfm-eval`): compose a run from Hydra config groups and evaluate it."""
+"""`python -m crfm_eval` (or `crfm-eval`): compose a run from Hydra config groups and evaluate it.
+
+`python -m crfm_eval export --format helm|lm-eval RUN_DIR OUT_DIR` exports a finished run instead
+(crfm_eval/export/cli.py).
+"""
 
 import logging
 import sys
@@ -38,6 +42,11 @@ def hydra_main(config: DictConfig) -> None:
 
 
 def main() -> None:
+    # `crfm_eval export ...` is a plain command, not a Hydra run: hand it over before Hydra parses.
+    if sys.argv[1:2] == ["export"]:
+        from crfm_eval.export.cli import main as export_main
+
+        sys.exit(export_main(sys.argv[2:]))
     hydra_main()
 
 
