@@ -75,7 +75,7 @@ def test_a_run_split_by_instances_merges_into_the_whole_run(shared_data, tmp_pat
     for shard_ids in _shards(ids, [13, 20, 27], seed=9):
         shard = ScenarioState(state.adaptation_spec, [s for s in state.request_states if s.instance.id in shard_ids])
         shard_stats.append(compute_stats(metric, shard)[1])
-    merged = merge_stat_lists(shard_stats, metric.proportions)
+    merged = merge_stat_lists(shard_stats, lambda name: name in metric.proportions)
     assert [(s.split, s.name) for s in merged] == [(s.split, s.name) for s in whole]
     for merged_stat, whole_stat in zip(merged, whole, strict=True):
         if whole_stat.name == "inference_runtime":  # real-valued: equal up to rounding

@@ -16,7 +16,7 @@ value it is Student's t interval of the mean. The values are all 0 or 1 exactly 
 
 import math
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Optional
 
@@ -89,15 +89,15 @@ def merge_stats(stats: list[Stat], proportion: bool = False) -> Stat:
     )
 
 
-def merge_stat_lists(shards: list[list[Stat]], proportions: Collection[str] = ()) -> list[Stat]:
+def merge_stat_lists(shards: list[list[Stat]], is_proportion: Callable[[str], bool] = lambda name: False) -> list[Stat]:
     """The stats of a whole run from its shards' stats.json contents, in stats.json's order
-    (split, then name); `proportions` names the stats that are 0/1 by definition (e.g. a metric's
-    `proportions`)."""
+    (split, then name); `is_proportion` says which stats are 0/1 by definition (ask the run's
+    metrics)."""
     grouped: dict[tuple[str, str], list[Stat]] = defaultdict(list)
     for stats in shards:
         for stat in stats:
             grouped[(stat.split, stat.name)].append(stat)
-    return [merge_stats(group, name in proportions) for (_, name), group in sorted(grouped.items())]
+    return [merge_stats(group, is_proportion(name)) for (_, name), group in sorted(grouped.items())]
 
 
 def _sample_variance(count: int, total: float, total_squares: float) -> float:
