@@ -6,7 +6,7 @@ no value keeps only `name, count, sum, sum_squared` (HELM drops the null fields)
 
 HELM's stats.json is not over instances: per train trial it averages the instances' values, and the
 Stat is over trials (`count` = number of trials, each value one trial's mean). Per-instance stats
-are Stats of one value. Values are added in order, one at a time, as HELM's `Stat.add` does.
+are Stats of one value. `helm_stat` adds its values in order, one at a time, as `Stat.add` does.
 """
 
 import math
