@@ -6,6 +6,8 @@ fields that would be null are left out, as HELM's `asdict_without_nones` does. H
 the scenario's name, which is also HELM's run group for the scenarios both tools share (`boolq`).
 """
 
+import importlib
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
@@ -110,12 +112,22 @@ def helm_run_spec(run_spec: dict[str, Any], adapter_spec: dict[str, Any]) -> dic
     }
 
 
+def _description(class_path: str) -> str:
+    """The first line of the scenario class's docstring (HELM shows it on the run's page)."""
+    module, _, name = class_path.rpartition(".")
+    try:
+        doc = inspect.getdoc(getattr(importlib.import_module(module), name)) or ""
+    except (ImportError, AttributeError, ValueError):  # a class that no longer imports: the name is enough
+        doc = ""
+    return doc.split("\n", 1)[0] or class_path
+
+
 def helm_scenario(run_spec: dict[str, Any]) -> dict[str, Any]:
     """HELM's scenario.json: name, description, tags and where the scenario is defined."""
     scenario = run_spec["scenario"]
     return {
         "name": scenario["name"],
-        "description": f"{scenario['name']} as evaluated by crfm_eval ({scenario['_target_']}).",
+        "description": _description(scenario["_target_"]),
         "tags": [],
         "definition_path": scenario["_target_"],
         **scenario.get("args", {}),
