@@ -80,12 +80,12 @@ class HelmSampling(Sampling):
         examples: list[Instance] = []
         turns = cycle(labels)
         while wanted > 0:
-            label = next(turns, None)
-            if not label:  # HELM stops here, also on an empty-string label
+            turn = next(turns, None)
+            if not turn:  # HELM stops here, also on an empty-string label
                 break
             if not any(by_label.values()):  # HELM would cycle forever here; go on to the unlabeled
                 break
-            members = by_label[label]
+            members = by_label[turn]
             if not members:
                 continue
             examples.append(members.pop(rng.randrange(len(members))))

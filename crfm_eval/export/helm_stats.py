@@ -70,8 +70,8 @@ class HelmStatsBuilder:
         for (split, name), by_trial in self._values.items():
             trial_means = [math.fsum(values) / len(values) for _, values in sorted(by_trial.items())]
             result.append(helm_stat(name, split, trial_means))
-        for split, by_trial in self._instances.items():
-            counts = [float(len(ids)) for _, ids in sorted(by_trial.items())]
+        for split, ids_by_trial in self._instances.items():
+            counts = [float(len(ids)) for _, ids in sorted(ids_by_trial.items())]
             result.append(helm_stat("num_instances", split, counts))
         for stat in whole_split_stats or []:
             if (stat.split, stat.name) not in self._values and stat.mean is not None:

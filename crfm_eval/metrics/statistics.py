@@ -52,9 +52,11 @@ def stat_from_sums(
     if count == 0:
         return Stat(name, split, 0, 0.0, None, None, None, None, None, None, sum_squared=0.0, variance=None)
     mean = total / count
-    variance = _sample_variance(count, total, total_squares) if count >= 2 else None
+    variance: Optional[float] = _sample_variance(count, total, total_squares) if count >= 2 else None
     stddev = math.sqrt(variance) if variance is not None else None
     zero_or_one = low is not None and high is not None and low >= 0 and high <= 1 and total_squares == total
+    ci_low: Optional[float]
+    ci_high: Optional[float]
     if proportion and zero_or_one:
         ci_low, ci_high = _wilson(mean, count)
     else:
