@@ -1,10 +1,7 @@
 """BoolQ from the real files, and the download path against a real HTTP server on 127.0.0.1."""
 
-import functools
 import hashlib
-import http.server
 import socket
-import threading
 import time
 from collections import Counter
 
@@ -24,9 +21,11 @@ def boolq_instances(shared_data):
 def test_boolq_splits_sizes_and_labels(boolq_instances):
     by_split = Counter(instance.split for instance in boolq_instances)
     assert by_split == {"valid": 3270, "train": 1500}
-    valid_yes = sum(i.references[0].output == "Yes" for i in boolq_instances if i.split == "valid")
+    valid_yes = sum(i.first_correct_reference.output == "Yes" for i in boolq_instances if i.split == "valid")
     assert valid_yes == 2033  # SOURCE.md: answer=true in 2,033 dev lines
-    assert all(len(i.references) == 1 and i.references[0].is_correct for i in boolq_instances)
+    # Both answers are references (the false one first, as lm-eval lists them), exactly one correct.
+    assert all([r.output for r in i.references] == ["No", "Yes"] for i in boolq_instances)
+    assert all(sum(r.is_correct for r in i.references) == 1 for i in boolq_instances)
     assert len({i.id for i in boolq_instances}) == len(boolq_instances)
 
 
@@ -34,29 +33,10 @@ def test_boolq_input_is_helms_format(boolq_instances):
     first_dev = next(i for i in boolq_instances if i.split == "valid")
     assert first_dev.input.startswith("All biomass goes through at least some of these steps")
     assert first_dev.input.endswith("\nQuestion: Does ethanol take more energy make that produces?")
-    assert first_dev.references[0].output == "No"
+    assert first_dev.first_correct_reference.output == "No"
     assert boolq_input("P.", "is iOS free") == "P.\nQuestion: Is iOS free?"
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-@pytest.fixture()
-def file_server(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture()
-def online(monkeypatch):
-    monkeypatch.delenv(download.OFFLINE_VARIABLE, raising=False)
+    # lm-evaluation-harness keeps the question as written.
+    assert boolq_input("P.", "is iOS free", capitalize=False) == "P.\nQuestion: is iOS free?"
 
 
 def _closed_port_url() -> str:

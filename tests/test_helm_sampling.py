@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from crfm_eval.adaptation.adapter import GenerationAdapter
+from crfm_eval.adaptation.generation import GenerationAdapter
 from crfm_eval.adaptation.prompt import build_prompt
 from crfm_eval.errors import UserError
 from crfm_eval.models.service import LocalService

@@ -7,10 +7,11 @@ import statistics
 
 import pytest
 
-from crfm_eval.adaptation.adapter import GenerationAdapter
+from crfm_eval.adaptation.generation import GenerationAdapter
 from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor
-from crfm_eval.metrics.basic import BasicMetric
+from crfm_eval.metrics.efficiency import EfficiencyMetric
+from crfm_eval.metrics.matching import MatchingMetric
 from crfm_eval.metrics.metric import compute_stats
 from crfm_eval.metrics.statistics import merge_stat_lists, merge_stats, summarize
 from crfm_eval.models.service import LocalService
@@ -68,14 +69,14 @@ def test_a_run_split_by_instances_merges_into_the_whole_run(shared_data, tmp_pat
         state = Executor(ExecutionSpec(name="local", cache_dir=str(tmp_path), progress=False), service).execute(state)
     finally:
         service.close()
-    metric = BasicMetric()
-    _, whole, _ = compute_stats(metric, state)
+    metrics = [EfficiencyMetric(), MatchingMetric()]
+    _, whole, _ = compute_stats(metrics, state)
     ids = sorted({s.instance.id for s in state.request_states})
     shard_stats = []
     for shard_ids in _shards(ids, [13, 20, 27], seed=9):
         shard = ScenarioState(state.adaptation_spec, [s for s in state.request_states if s.instance.id in shard_ids])
-        shard_stats.append(compute_stats(metric, shard)[1])
-    merged = merge_stat_lists(shard_stats, lambda name: name in metric.proportions)
+        shard_stats.append(compute_stats(metrics, shard)[1])
+    merged = merge_stat_lists(shard_stats, lambda name: any(m.is_proportion(name) for m in metrics))
     assert [(s.split, s.name) for s in merged] == [(s.split, s.name) for s in whole]
     for merged_stat, whole_stat in zip(merged, whole, strict=True):
         if whole_stat.name == "inference_runtime":  # real-valued: equal up to rounding

@@ -1,9 +1,9 @@
 """Sampling: which eval instances a run asks, which in-context examples each train trial shows, and
 how a prompt is fitted into the context window. `adaptation.sampling` chooses one by name.
 
-- `crfm_eval` (the default): the eval subsample and the examples are drawn with the run's `seed`;
-  examples are class-balanced, shuffled, and never an eval instance; the eval subsample keeps the
-  data set's order; a prompt that does not fit drops examples from the end, then cuts the *start*
+- `crfm_eval` (the default): the eval subsample and the examples are drawn with the run's `seed`
+  (few_shot.py: each sub-split on its own, contrast sets whole); examples are class-balanced,
+  shuffled, and never an eval instance; the eval subsample keeps the data set's order; a prompt that does not fit drops examples from the end, then cuts the *start*
   of the eval input (which keeps a question next to its answer prefix).
 - `helm`: exactly what HELM 0.5 does (see helm_sampling.py), so that every prompt of a run is
   byte-identical to HELM's on the same data and tokenizer.
@@ -11,12 +11,12 @@ how a prompt is fitted into the context window. `adaptation.sampling` chooses on
 Both are stateless objects; a name may also be the class path of another `Sampling`.
 """
 
-import random
 from abc import ABC, abstractmethod
 from typing import Optional
 
-from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
+from crfm_eval.adaptation.few_shot import downsample, in_context_examples
 from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, fit_prompt
+from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
 from crfm_eval.objects import create_object
 from crfm_eval.scenarios.scenario import TRAIN_SPLIT
@@ -41,8 +41,11 @@ class Sampling(ABC):
         """The instances in-context examples are drawn from."""
 
     @abstractmethod
-    def in_context_examples(self, pool: list[Instance], count: int, seed: int, trial: int) -> list[Instance]:
-        """The examples of train trial `trial`, in prompt order (the same for every eval instance)."""
+    def in_context_examples(
+        self, pool: list[Instance], eval_instances: list[Instance], count: int, seed: int, trial: int
+    ) -> dict[Optional[str], list[Instance]]:
+        """Eval sub-split -> the examples of train trial `trial`, in prompt order (the same for every
+        eval instance of that sub-split; a scenario without sub-splits has the one key None)."""
 
     @abstractmethod
     def fit_prompt(
@@ -52,8 +55,11 @@ class Sampling(ABC):
         eval_instance: Instance,
         tokenize: Tokenize,
         max_sequence_length: int,
+        prompt_format: PromptFormat = GENERATION_FORMAT,
+        reserved_tokens: Optional[int] = None,
     ) -> FittedPrompt:
-        """The prompt of `eval_instance`, made to fit `max_sequence_length` minus the reserved tokens."""
+        """The prompt of `eval_instance` written in `prompt_format`, made to fit `max_sequence_length`
+        minus `reserved_tokens` (default: adaptation.max_tokens)."""
 
 
 class CrfmEvalSampling(Sampling):
@@ -69,8 +75,10 @@ class CrfmEvalSampling(Sampling):
         eval_inputs = {instance.input for instance in eval_instances}
         return [i for i in instances if i.split == TRAIN_SPLIT and i.input not in eval_inputs]
 
-    def in_context_examples(self, pool: list[Instance], count: int, seed: int, trial: int) -> list[Instance]:
-        return sample_in_context_examples(pool, count, random.Random(f"{seed}/train_trial/{trial}"))
+    def in_context_examples(
+        self, pool: list[Instance], eval_instances: list[Instance], count: int, seed: int, trial: int
+    ) -> dict[Optional[str], list[Instance]]:
+        return in_context_examples(pool, eval_instances, count, seed, trial)
 
     def fit_prompt(
         self,
@@ -79,8 +87,10 @@ class CrfmEvalSampling(Sampling):
         eval_instance: Instance,
         tokenize: Tokenize,
         max_sequence_length: int,
+        prompt_format: PromptFormat = GENERATION_FORMAT,
+        reserved_tokens: Optional[int] = None,
     ) -> FittedPrompt:
-        return fit_prompt(spec, examples, eval_instance, tokenize, max_sequence_length)
+        return fit_prompt(spec, examples, eval_instance, tokenize, max_sequence_length, prompt_format, reserved_tokens)
 
 
 def sampling_for(name: str) -> Sampling:

@@ -148,18 +148,21 @@ def helm_instance(instance: Instance) -> dict[str, Any]:
 
 
 def helm_request(request: Request) -> dict[str, Any]:
+    """HELM asks for a log-likelihood by echoing the prompt with the scored text appended and
+    generating nothing; the result's tokens here are the scored text's only."""
+    scoring = request.is_log_likelihood
     return _without_nones(
         {
             "model_deployment": request.model,
             "model": request.model,
             "embedding": False,
-            "prompt": request.prompt,
+            "prompt": request.prompt + (request.continuation or ""),
             "temperature": request.temperature,
             "num_completions": request.num_completions,
             "top_k_per_token": request.top_k_per_token,
-            "max_tokens": request.max_tokens,
+            "max_tokens": 0 if scoring else request.max_tokens,
             "stop_sequences": list(request.stop_sequences),
-            "echo_prompt": request.echo_prompt,
+            "echo_prompt": request.echo_prompt or scoring,
             "top_p": request.top_p,
             "presence_penalty": 0,
             "frequency_penalty": 0,
@@ -198,7 +201,10 @@ def helm_request_state(state: RequestState) -> dict[str, Any]:
     return _without_nones(
         {
             "instance": helm_instance(state.instance),
+            "reference_index": state.reference_index,
+            "request_mode": state.request_mode,
             "train_trial_index": state.train_trial_index,
+            "output_mapping": state.output_mapping,
             "request": helm_request(state.request),
             "result": helm_result(state.result),
             "num_train_instances": state.num_train_instances,

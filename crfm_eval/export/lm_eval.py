@@ -24,6 +24,7 @@ from typing import Any, Optional
 import crfm_eval
 from crfm_eval.export.files import write_json, write_json_lines
 from crfm_eval.export.lm_eval_samples import hash_string, sample_record
+from crfm_eval.runner.metric_info import read_metric_info
 from crfm_eval.runner.readers import (
     iter_per_instance_stats,
     iter_request_states,
@@ -35,6 +36,25 @@ from crfm_eval.runner.readers import (
 from crfm_eval.states import RequestState, Stat
 
 NOT_AVAILABLE = "N/A"
+OUTPUT_TYPES = {
+    "generation": "generate_until",
+    "multiple_choice_joint": "generate_until",
+    "multiple_choice_separate_original": "multiple_choice",
+    "multiple_choice_separate_calibrated": "multiple_choice",
+    "language_modeling": "loglikelihood_rolling",
+}
+"""lm-eval's output type of each adaptation method (an unlisted method: generate_until)."""
+LM_EVAL_NAMES = {"multiple_choice": {"exact_match": "acc"}}
+"""Our stat names under lm-eval's, by output type: the separate methods' exact_match is lm-eval's
+`acc` (argmax of the options' log-likelihoods); acc_norm is already called so."""
+
+
+def output_type(run_spec: dict[str, Any]) -> str:
+    return OUTPUT_TYPES.get(run_spec["adaptation"]["method"], "generate_until")
+
+
+def lm_eval_name(name: str, kind: str) -> str:
+    return LM_EVAL_NAMES.get(kind, {}).get(name, name)
 
 
 def sanitize_model_name(model_name: str) -> str:
@@ -53,7 +73,11 @@ def export_lm_eval(run_dir: Path, out_dir: Path, task: Optional[str] = None) -> 
     require_complete_run(run_dir)
     run_spec, manifest = read_run_spec(run_dir), read_manifest(run_dir)
     stats = read_stats(run_dir)
-    values = {(e.instance_id, e.train_trial_index): e.values for e in iter_per_instance_stats(run_dir)}
+    kind = output_type(run_spec)
+    values = {
+        (e.instance_id, e.train_trial_index): {lm_eval_name(name, kind): v for name, v in e.values.items()}
+        for e in iter_per_instance_stats(run_dir)
+    }
     splits = sorted({stat.split for stat in stats})
     base = task or run_spec["scenario"]["name"]
     tasks = {split: base if len(splits) == 1 else f"{base}_{split}" for split in splits}
@@ -65,24 +89,29 @@ def export_lm_eval(run_dir: Path, out_dir: Path, task: Optional[str] = None) -> 
     written, task_hashes = [], {}
     for split, task_name in tasks.items():
         hashes: list[str] = []  # lm-eval's task hash covers every sample's three hashes, in order
-        records = _records(run_dir, split, values, with_trial, hashes)
+        records = _records(run_dir, split, values, with_trial, hashes, run_spec["adaptation"]["method"])
         written.append(write_json_lines(folder / f"samples_{task_name}_{date}.jsonl", records))
         task_hashes[task_name] = hash_string("".join(hashes))
-    results = _results(run_spec, manifest, stats, tasks)
+    results = _results(run_spec, manifest, stats, tasks, read_metric_info(run_dir))
     results["task_hashes"] = task_hashes
     written.insert(0, write_json(folder / f"results_{date}.json", results))
     return written
 
 
 def _records(
-    run_dir: Path, split: str, values: dict[tuple[str, int], dict[str, float]], with_trial: bool, hashes: list[str]
+    run_dir: Path,
+    split: str,
+    values: dict[tuple[str, int], dict[str, float]],
+    with_trial: bool,
+    hashes: list[str],
+    method: str,
 ) -> Iterator[dict[str, Any]]:
     positions: dict[str, int] = {}
     in_split = (state for state in iter_request_states(run_dir) if state.instance.split == split)
     for (instance_id, trial), group in groupby(in_split, key=lambda s: (s.instance.id, s.train_trial_index)):
         states: list[RequestState] = list(group)
         position = positions.setdefault(instance_id, len(positions))
-        record = sample_record(position, states, values.get((instance_id, trial), {}), with_trial)
+        record = sample_record(position, states, values.get((instance_id, trial), {}), with_trial, method)
         hashes.append(record["doc_hash"] + record["prompt_hash"] + record["target_hash"])
         yield record
 
@@ -94,18 +123,30 @@ def _stderr(stat: Stat) -> Any:
 
 
 def _results(
-    run_spec: dict[str, Any], manifest: dict[str, Any], stats: list[Stat], tasks: dict[str, str]
+    run_spec: dict[str, Any],
+    manifest: dict[str, Any],
+    stats: list[Stat],
+    tasks: dict[str, str],
+    metric_info: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
-    adaptation, model = run_spec["adaptation"], run_spec["model"]["name"]
+    adaptation, model, kind = run_spec["adaptation"], run_spec["model"]["name"], output_type(run_spec)
     results: dict[str, dict[str, Any]] = {}
     n_samples: dict[str, dict[str, int]] = {}
+    higher_is_better: dict[str, dict[str, bool]] = {}
     for split, task_name in tasks.items():
         entry: dict[str, Any] = {"alias": task_name}
-        for stat in (s for s in stats if s.split == split and s.mean is not None):
-            entry[f"{stat.name},none"] = stat.mean
-            entry[f"{stat.name}_stderr,none"] = _stderr(stat)
+        higher_is_better[task_name] = {}
+        # The whole split only: lm-eval's group score of a task with parts (MMLU) is weighted by size,
+        # which is our whole-split mean; the sub-splits' stats stay in our own stats.json.
+        for stat in (s for s in stats if s.split == split and s.sub_split is None and s.mean is not None):
+            name = lm_eval_name(stat.name, kind)
+            entry[f"{name},none"] = stat.mean
+            entry[f"{name}_stderr,none"] = _stderr(stat)
+            lower = metric_info.get(stat.name, {}).get("lower_is_better")
+            if lower is not None:
+                higher_is_better[task_name][name] = not lower
         results[task_name] = entry
-        count = max((s.count for s in stats if s.split == split), default=0)
+        count = max((s.count for s in stats if s.split == split and s.sub_split is None), default=0)
         n_samples[task_name] = {"original": count, "effective": count}
     version = crfm_eval.__version__
     finished = datetime.fromisoformat(manifest["finished_at"])
@@ -116,6 +157,7 @@ def _results(
         "configs": {task_name: _task_config(run_spec, split, task_name) for split, task_name in tasks.items()},
         "versions": {task_name: version for task_name in tasks.values()},
         "n-shot": {task_name: adaptation["max_train_instances"] for task_name in tasks.values()},
+        "higher_is_better": higher_is_better,
         "n-samples": n_samples,
         "config": {
             "model": "crfm_eval",
@@ -151,14 +193,15 @@ def _results(
 def _task_config(run_spec: dict[str, Any], split: str, task_name: str) -> dict[str, Any]:
     """lm-eval's TaskConfig keys that have a meaning here; the run's own spec under `metadata`."""
     adaptation, scenario = run_spec["adaptation"], run_spec["scenario"]
-    generation = adaptation["method"] == "generation"
+    kind = output_type(run_spec)
+    generation = kind == "generate_until"
     return {
         "task": task_name,
         "dataset_path": scenario["_target_"],
         "dataset_name": scenario["name"],
         "dataset_kwargs": scenario.get("args", {}),
         "test_split" if split == "test" else "validation_split": split,
-        "output_type": "generate_until" if generation else "multiple_choice",
+        "output_type": kind,
         "num_fewshot": adaptation["max_train_instances"],
         "repeats": 1,
         **(

@@ -14,6 +14,7 @@ value it is Student's t interval of the mean. The values are all 0 or 1 exactly 
 [0, 1] and their sum equals the sum of their squares (x^2 < x strictly between 0 and 1).
 """
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import Optional
 from scipy.special import ndtri, stdtrit
 
 from crfm_eval.errors import UserError
-from crfm_eval.states import Stat
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE, Stat
 
 CONFIDENCE = 0.95
 
@@ -69,8 +70,10 @@ def merge_stats(stats: list[Stat], proportion: bool = False) -> Stat:
     if not stats:
         raise ValueError("merge_stats needs at least one Stat")
     first = stats[0]
-    if any((stat.name, stat.split) != (first.name, first.split) for stat in stats):
-        raise ValueError(f"merge_stats got different stats: {sorted({(s.name, s.split) for s in stats})}")
+    if any((stat.name, stat.split, stat.sub_split) != (first.name, first.split, first.sub_split) for stat in stats):
+        raise ValueError(
+            f"merge_stats got different stats: {sorted({(s.name, s.split, str(s.sub_split)) for s in stats})}"
+        )
     for stat in stats:
         if stat.sum_squared is None and stat.count > 0:
             raise UserError(
@@ -79,7 +82,7 @@ def merge_stats(stats: list[Stat], proportion: bool = False) -> Stat:
             )
     lows = [stat.min for stat in stats if stat.min is not None]
     highs = [stat.max for stat in stats if stat.max is not None]
-    return stat_from_sums(
+    merged = stat_from_sums(
         first.name,
         first.split,
         sum(stat.count for stat in stats),
@@ -89,17 +92,34 @@ def merge_stats(stats: list[Stat], proportion: bool = False) -> Stat:
         max(highs) if highs else None,
         proportion,
     )
+    return dataclasses.replace(merged, sub_split=first.sub_split)
 
 
 def merge_stat_lists(shards: list[list[Stat]], is_proportion: Callable[[str], bool] = lambda name: False) -> list[Stat]:
-    """The stats of a whole run from its shards' stats.json contents, in stats.json's order
-    (split, then name); `is_proportion` says which stats are 0/1 by definition (ask the run's
-    metrics)."""
-    grouped: dict[tuple[str, str], list[Stat]] = defaultdict(list)
+    """The stats of a whole run from its shards' stats.json contents, sorted by split, sub-split
+    (the whole split first) and name; `is_proportion` says which stats are 0/1 by definition (ask
+    the run's metrics).
+
+    Stats of a sub-split and of contrast sets (whole in one shard, as the subsample keeps them) merge
+    like any other; a macro average is not a sum over instances, so it is computed again from the
+    merged sub-splits' means, as the run computes it."""
+    grouped: dict[tuple[str, str, str], list[Stat]] = defaultdict(list)
     for stats in shards:
         for stat in stats:
-            grouped[(stat.split, stat.name)].append(stat)
-    return [merge_stats(group, is_proportion(name)) for (_, name), group in sorted(grouped.items())]
+            grouped[(stat.split, stat.sub_split or "", stat.name)].append(stat)
+    merged = {
+        key: merge_stats(group, is_proportion(key[2])) for key, group in grouped.items() if key[1] != MACRO_AVERAGE
+    }
+    for split, _, name in (key for key in grouped if key[1] == MACRO_AVERAGE):
+        part_means = [
+            stat.mean
+            for (s, part, n), stat in sorted(merged.items())
+            if (s, n) == (split, name) and part not in ("", CONSISTENCY) and stat.mean is not None
+        ]
+        merged[(split, MACRO_AVERAGE, name)] = dataclasses.replace(
+            summarize(name, split, part_means), sub_split=MACRO_AVERAGE
+        )
+    return [merged[key] for key in sorted(merged)]
 
 
 def _sample_variance(count: int, total: float, total_squares: float) -> float:
