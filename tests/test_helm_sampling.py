@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
 from crfm_eval.adaptation.generation import GenerationAdapter
@@ -13,6 +14,7 @@ from crfm_eval.adaptation.prompt import build_prompt
 from crfm_eval.errors import UserError
 from crfm_eval.models.service import LocalService
 from crfm_eval.scenarios.boolq import BoolQScenario
+from crfm_eval.scenarios.mmlu import MMLUScenario
 from crfm_eval.specs import AdaptationSpec, ModelSpec
 from crfm_eval.states import Instance, Reference
 
@@ -138,3 +140,23 @@ def test_unknown_sampling_names_the_known_ones(service):
         UserError, match="adaptation.sampling='helm5' is not a known sampling; use one of: crfm_eval, helm"
     ):
         GenerationAdapter(dataclasses.replace(SMALL, sampling="helm5"), SIMPLE, service, 0)
+
+
+def test_each_mmlu_subject_is_sampled_as_helms_run_of_that_subject_alone(helm_spec, service, shared_data):
+    """HELM runs each MMLU subject on its own: its test questions subsampled with np.random.seed(0),
+    its own dev questions as examples. A two-subject run gives each subject exactly the prompts of its
+    one-subject run, in HELM's draw order."""
+    helm_spec = dataclasses.replace(helm_spec, eval_splits=["test"])
+    both = MMLUScenario(["anatomy", "astronomy"]).get_instances(shared_data)
+    states = adapt(helm_spec, both, service, max_eval_instances=10)
+    for subject in ("anatomy", "astronomy"):
+        alone = adapt(helm_spec, MMLUScenario(subject).get_instances(shared_data), service, max_eval_instances=10)
+        mine = [s for s in states if s.instance.sub_split == subject]
+        assert [(s.instance.id, s.request.prompt) for s in mine] == [(s.instance.id, s.request.prompt) for s in alone]
+        # HELM's runner, literally: np.random.seed(0); np.random.choice(instances, k, replace=False).
+        tests = [i for i in both if i.sub_split == subject and i.split == "test"]
+        np.random.seed(0)
+        drawn = list(np.random.choice(np.array(tests, dtype=object), 10, replace=False))
+        assert [s.instance.id for s in mine] == [i.id for i in drawn]
+        dev_ids = {i.id for i in both if i.sub_split == subject and i.split == "train"}
+        assert all(set(s.train_instance_ids) <= dev_ids and len(s.train_instance_ids) == 5 for s in mine)

@@ -10,6 +10,7 @@ import pytest
 from crfm_eval.adaptation.generation import GenerationAdapter
 from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor
+from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.metrics.efficiency import EfficiencyMetric
 from crfm_eval.metrics.matching import MatchingMetric
 from crfm_eval.metrics.metric import compute_stats
@@ -17,9 +18,10 @@ from crfm_eval.metrics.statistics import merge_stat_lists, merge_stats, summariz
 from crfm_eval.models.service import LocalService
 from crfm_eval.scenarios.boolq import BoolQScenario
 from crfm_eval.specs import AdaptationSpec, ExecutionSpec, ModelSpec
-from crfm_eval.states import ScenarioState
+from crfm_eval.states import PerInstanceStats, ScenarioState
 
 SIMPLE = ModelSpec(name="simple/deterministic", client="crfm_eval.models.clients.simple.SimpleClient")
+PROPORTIONS = frozenset({"exact_match"}).__contains__
 TWO_TRIALS = AdaptationSpec(
     name="5shot", input_prefix="Passage: ", output_prefix="Answer: ", stop_sequences=["\n"], num_train_trials=2
 )
@@ -101,3 +103,23 @@ def test_empty_shards_change_nothing():
     empty = summarize("exact_match", "valid", [], proportion=True)
     assert merge_stats([empty, whole, empty], proportion=True) == whole
     assert math.isclose(whole.variance, 1 / 3)
+
+
+def test_sub_split_stats_merge_and_the_macro_average_is_computed_again():
+    """MMLU-like: two subjects, shards that cut across them. Each subject's stat merges like any
+    other; the macro average (a mean of subject means, not a sum over instances) is recomputed."""
+    answers = {"a": [1.0, 1.0, 1.0, 0.0, 1.0, 0.0], "b": [0.0, 1.0, 0.0]}
+    entries = [
+        PerInstanceStats(f"{subject}{i}", "test", 0, {"exact_match": value}, sub_split=subject)
+        for subject, values in answers.items()
+        for i, value in enumerate(values)
+    ]
+    whole = breakdown_stats(entries, PROPORTIONS)
+    shards = [breakdown_stats(shard, PROPORTIONS) for shard in _shards(entries, [2, 3, 4], seed=3)]
+    merged = merge_stat_lists(shards, PROPORTIONS)
+    assert {(s.sub_split, s.count, s.mean) for s in merged} == {
+        ("a", 6, 4 / 6),
+        ("b", 3, 1 / 3),
+        ("macro_average", 2, (4 / 6 + 1 / 3) / 2),
+    }
+    assert sorted(merged, key=lambda s: str(s.sub_split)) == sorted(whole, key=lambda s: str(s.sub_split))
