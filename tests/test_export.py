@@ -13,6 +13,7 @@ from conftest import run_cli
 
 from crfm_eval.export.helm import export_helm
 from crfm_eval.export.lm_eval import export_lm_eval
+from crfm_eval.runner.readers import iter_per_instance_stats, iter_request_states, read_stats
 
 TRIALS, INSTANCES = 2, 20
 HELM_ADAPTER_SPEC_FIELDS = {  # helm/benchmark/adaptation/adapter_spec.py (crfm-helm 0.5)
@@ -72,17 +73,25 @@ def load(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def own(run, name: str):
-    return load(run[1] / name)
+def own_stats(run):
+    return read_stats(run[1])
+
+
+def own_per_instance(run):
+    return list(iter_per_instance_stats(run[1]))
+
+
+def own_states(run):
+    return list(iter_request_states(run[1]))
 
 
 def test_our_stats_carry_sum_squared_and_variance(run):
-    per_instance = own(run, "per_instance_stats.json")
+    per_instance = own_per_instance(run)
     by_instance: dict[str, list[float]] = {}
     for entry in per_instance:
         by_instance.setdefault(entry["instance_id"], []).append(entry["values"]["num_prompt_tokens"])
     means = [sum(values) / len(values) for values in by_instance.values()]
-    stat = next(s for s in own(run, "stats.json") if s["name"] == "num_prompt_tokens")
+    stat = next(s for s in own_stats(run) if s["name"] == "num_prompt_tokens")
     assert stat["count"] == INSTANCES and stat["sum_squared"] == pytest.approx(sum(m * m for m in means))
     assert stat["variance"] == pytest.approx(statistics.variance(means)) and stat["stddev"] ** 2 == pytest.approx(
         stat["variance"]
@@ -91,7 +100,7 @@ def test_our_stats_carry_sum_squared_and_variance(run):
 
 def test_the_run_used_helms_examples(run, shared_fixtures):
     recorded = load(shared_fixtures / "helm_boolq_5shot.json")
-    states = own(run, "scenario_state.json")["request_states"]
+    states = own_states(run)
     trial0 = [f"train-{line}" for line in recorded["in_context_examples_trial0"]["train_line_indices"]]
     assert states[0]["train_instance_ids"] == trial0
     assert (
@@ -123,9 +132,9 @@ def test_helm_stats_have_helms_keys_and_types(helm_out, shared_fixtures):
 
 def test_helm_stats_are_helms_aggregation(helm_out, run):
     """HELM averages per train trial, then over trials (count = trials), with population variance."""
-    ours = {s["name"]: s for s in own(run, "stats.json")}
+    ours = {s["name"]: s for s in own_stats(run)}
     helm = {s["name"]["name"]: s for s in load(helm_out / "stats.json")}
-    per_instance = own(run, "per_instance_stats.json")
+    per_instance = own_per_instance(run)
     for name in ("exact_match", "num_prompt_tokens"):
         trial_means = [
             statistics.fmean(e["values"][name] for e in per_instance if e["train_trial_index"] == trial)
@@ -148,7 +157,7 @@ def test_helm_run_files_have_helms_fields(helm_out, run):
     assert scenario["name"] == "boolq" and {"description", "tags"} <= set(scenario)
     state = load(helm_out / "scenario_state.json")
     assert state["adapter_spec"] == run_spec["adapter_spec"]
-    ours = own(run, "scenario_state.json")["request_states"]
+    ours = own_states(run)
     assert len(state["request_states"]) == len(ours) == INSTANCES * TRIALS
     for exported, original in zip(state["request_states"], ours, strict=True):
         assert HELM_REQUEST_STATE_REQUIRED <= set(exported)
@@ -183,7 +192,7 @@ def test_lm_eval_results_and_samples(lm_eval_out, run):
 
     samples = [json.loads(line) for line in samples_path.read_text(encoding="utf-8").splitlines()]
     assert len(samples) == INSTANCES * TRIALS
-    prompts = [s["request"]["prompt"] for s in own(run, "scenario_state.json")["request_states"]]
+    prompts = [s["request"]["prompt"] for s in own_states(run)]
     for sample, prompt in zip(samples, prompts, strict=True):
         assert SAMPLE_KEYS <= set(sample) and set(sample["metrics"]) <= set(sample)
         assert sample["arguments"]["gen_args_0"]["arg_0"] == prompt

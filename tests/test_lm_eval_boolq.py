@@ -12,6 +12,7 @@ from crfm_eval.adaptation.methods import create_adapter
 from crfm_eval.config_schema import compose_run_spec
 from crfm_eval.models.service import LocalService
 from crfm_eval.objects import create_object
+from crfm_eval.runner.readers import iter_request_states, read_stats
 from crfm_eval.scenarios.scenario import Scenario
 
 # lm_eval/tasks/super_glue/boolq/default.yaml
@@ -87,7 +88,7 @@ def test_lm_evals_accuracy_rule_on_the_export_gives_our_accuracy(shared_data, lm
         accuracy = float(max(range(2), key=lambda i: (lls[i], -i)) == doc["label"])
         assert sample["acc"] == accuracy
         accuracies.append(accuracy)
-    ours = next(s for s in json.loads((run_dir / "stats.json").read_text()) if s["name"] == "exact_match")
+    ours = next(s for s in read_stats(run_dir) if s["name"] == "exact_match")
     assert results["results"]["boolq"]["acc,none"] == pytest.approx(sum(accuracies) / 60) == pytest.approx(ours["mean"])
     assert results["higher_is_better"]["boolq"]["acc"] is True
 
@@ -98,7 +99,7 @@ def test_helm_export_asks_log_likelihoods_the_way_helm_does(lm_eval_run):
     completed = run_cli("export", "--format", "helm", str(run_dir), str(tmp_path / "helm"), cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     exported = json.loads((tmp_path / "helm" / "scenario_state.json").read_text(encoding="utf-8"))["request_states"]
-    ours = json.loads((run_dir / "scenario_state.json").read_text(encoding="utf-8"))["request_states"]
+    ours = list(iter_request_states(run_dir))
     assert len(exported) == len(ours) == 120
     for helm_state, state in zip(exported, ours, strict=True):
         request = helm_state["request"]

@@ -68,7 +68,9 @@ def test_a_run_split_by_instances_merges_into_the_whole_run(shared_data, tmp_pat
     service = LocalService([SIMPLE], tmp_path / "cache")
     try:
         state = GenerationAdapter(TWO_TRIALS, SIMPLE, service, 0).adapt(instances, 60)
-        state = Executor(ExecutionSpec(name="local", cache_dir=str(tmp_path), progress=False), service).execute(state)
+        state = Executor(ExecutionSpec(name="local", cache_dir=str(tmp_path), progress=False), service).execute_all(
+            state
+        )
     finally:
         service.close()
     metrics = [EfficiencyMetric(), MatchingMetric()]

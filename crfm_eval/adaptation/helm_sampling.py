@@ -31,15 +31,16 @@ are chosen).
 
 import random
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from itertools import cycle
 from typing import Optional
 
 import numpy as np
 
+from crfm_eval.adaptation.few_shot import SamplingUnit, Subsample, sampling_unit
 from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, token_budget
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat, build_prompt
-from crfm_eval.adaptation.sampling import Sampling
-from crfm_eval.scenarios.scenario import TRAIN_SPLIT
+from crfm_eval.adaptation.sampling import CountTokens, Sampling
 from crfm_eval.specs import AdaptationSpec
 from crfm_eval.states import Instance
 
@@ -47,44 +48,60 @@ HELM_SUBSAMPLE_SEED = 0
 """HELM fixes the seed of its eval subsample."""
 
 
-class HelmSampling(Sampling):
-    def eval_subsample(
-        self, eval_instances: list[Instance], max_eval_instances: Optional[int], seed: int
-    ) -> list[Instance]:
-        if max_eval_instances is None:
-            return eval_instances
-        # sub-split (None for none, or for contrast sets, which span two) -> sampling unit -> its instances
-        strata: dict[Optional[str], dict[str, list[Instance]]] = {}
-        for instance in eval_instances:
-            stratum = instance.sub_split if instance.contrast_set is None else None
-            unit = instance.id if instance.contrast_set is None else f"contrast_set/{instance.contrast_set}"
-            strata.setdefault(stratum, {}).setdefault(unit, []).append(instance)
-        chosen: list[Instance] = []
-        for units in strata.values():
-            groups = list(units.values())
-            if len(groups) > max_eval_instances:
+class HelmSubsample(Subsample):
+    """HELM's eval subsample: per sub-split, `np.random.seed(0)` choice without replacement, asked
+    in the order drawn. The chosen units are ranked when drawn; `in_order` buffers only the chosen
+    instances (at most `max_count` units per sub-split) to give them in that order."""
+
+    def __init__(self, max_count: Optional[int]) -> None:
+        super().__init__(max_count, HELM_SUBSAMPLE_SEED)
+        self._rank: dict[SamplingUnit, tuple[int, int]] = {}
+
+    def draw(self) -> bool:
+        if self.max_count is None:
+            return False
+        capped = False
+        for position, units in enumerate(self._strata.values()):
+            units = list(dict.fromkeys(units))
+            order: list[int] = list(range(len(units)))
+            if len(units) > self.max_count:
+                capped = True
                 # np.random.choice without replacement is a permutation's prefix; drawing indices rather
                 # than the instances themselves gives the same order without building an object array.
-                drawn = np.random.RandomState(HELM_SUBSAMPLE_SEED).choice(
-                    len(groups), max_eval_instances, replace=False
-                )
-                groups = [groups[int(index)] for index in drawn]
-            chosen += [instance for group in groups for instance in group]
-        return chosen
+                drawn = np.random.RandomState(HELM_SUBSAMPLE_SEED).choice(len(units), self.max_count, replace=False)
+                order = [int(index) for index in drawn]
+            for rank, index in enumerate(order):
+                self._rank[units[index]] = (position, rank)
+        self._strata.clear()
+        self._kept = set(self._rank) if capped else None
+        if not capped:
+            self._rank = {}
+        return capped
 
-    def train_pool(self, instances: list[Instance], eval_instances: list[Instance]) -> list[Instance]:
-        return [instance for instance in instances if instance.split == TRAIN_SPLIT]
+    def in_order(self, chosen: Iterable[Instance]) -> Iterator[Instance]:
+        if not self._rank:
+            yield from chosen
+            return
+        # sorted() is stable: the questions of a contrast set keep their order.
+        yield from sorted(chosen, key=lambda instance: self._rank[sampling_unit(instance)])
 
-    def in_context_examples(
-        self, pool: list[Instance], eval_instances: list[Instance], count: int, seed: int, trial: int
+
+class HelmSampling(Sampling):
+    excludes_eval_inputs = False  # HELM draws examples from the whole train split
+
+    def subsample(self, max_eval_instances: Optional[int], seed: int) -> Subsample:
+        return HelmSubsample(max_eval_instances)
+
+    def examples_by_sub_split(
+        self, pool: list[Instance], sub_splits: Iterable[Optional[str]], count: int, seed: int, trial: int
     ) -> dict[Optional[str], list[Instance]]:
         own_pools: dict[Optional[str], list[Instance]] = defaultdict(list)
         for instance in pool:
             if instance.sub_split is not None:
                 own_pools[instance.sub_split].append(instance)
-        sub_splits = sorted({instance.sub_split for instance in eval_instances}, key=str)
         return {
-            sub_split: self.sample_examples(own_pools.get(sub_split) or pool, count, trial) for sub_split in sub_splits
+            sub_split: self.sample_examples(own_pools.get(sub_split) or pool, count, trial)
+            for sub_split in sorted(set(sub_splits), key=str)
         }
 
     @staticmethod
@@ -132,11 +149,13 @@ class HelmSampling(Sampling):
         max_sequence_length: int,
         prompt_format: PromptFormat = GENERATION_FORMAT,
         reserved_tokens: Optional[int] = None,
+        count_tokens: Optional[CountTokens] = None,
     ) -> FittedPrompt:
+        count = count_tokens or (lambda text: len(tokenize(text)))
         budget = token_budget(spec, max_sequence_length, reserved_tokens)
         for kept in range(len(examples), 0, -1):
             text = build_prompt(spec, examples[:kept], eval_instance, prompt_format=prompt_format)
-            num_tokens = len(tokenize(text))
+            num_tokens = count(text)
             if num_tokens <= budget:
                 return FittedPrompt(text, examples[:kept], num_tokens, truncated=False)
         text = build_prompt(spec, [], eval_instance, prompt_format=prompt_format)

@@ -12,14 +12,14 @@ Both are stateless objects; a name may also be the class path of another `Sampli
 """
 
 from abc import ABC, abstractmethod
-from typing import Optional
+from collections.abc import Callable, Iterable
+from typing import ClassVar, Optional
 
-from crfm_eval.adaptation.few_shot import downsample, in_context_examples
+from crfm_eval.adaptation.few_shot import Subsample, examples_by_sub_split
 from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, fit_prompt
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
 from crfm_eval.objects import create_object
-from crfm_eval.scenarios.scenario import TRAIN_SPLIT
 from crfm_eval.specs import AdaptationSpec
 from crfm_eval.states import Instance
 
@@ -28,21 +28,21 @@ SAMPLINGS: dict[str, str] = {
     "helm": "crfm_eval.adaptation.helm_sampling.HelmSampling",
 }
 
+CountTokens = Callable[[str], int]
+
 
 class Sampling(ABC):
-    @abstractmethod
-    def eval_subsample(
-        self, eval_instances: list[Instance], max_eval_instances: Optional[int], seed: int
-    ) -> list[Instance]:
-        """At most `max_eval_instances` of the eval instances, in the order they are asked."""
+    excludes_eval_inputs: ClassVar[bool] = True
+    """Whether an eval instance's input is kept out of the train pool (a data set may repeat one)."""
 
     @abstractmethod
-    def train_pool(self, instances: list[Instance], eval_instances: list[Instance]) -> list[Instance]:
-        """The instances in-context examples are drawn from."""
+    def subsample(self, max_eval_instances: Optional[int], seed: int) -> Subsample:
+        """The eval subsample, fed the eval instances one at a time (few_shot.Subsample); its
+        `in_order` gives the chosen instances in the order they are asked."""
 
     @abstractmethod
-    def in_context_examples(
-        self, pool: list[Instance], eval_instances: list[Instance], count: int, seed: int, trial: int
+    def examples_by_sub_split(
+        self, pool: list[Instance], sub_splits: Iterable[Optional[str]], count: int, seed: int, trial: int
     ) -> dict[Optional[str], list[Instance]]:
         """Eval sub-split -> the examples of train trial `trial`, in prompt order (the same for every
         eval instance of that sub-split; a scenario without sub-splits has the one key None)."""
@@ -57,28 +57,23 @@ class Sampling(ABC):
         max_sequence_length: int,
         prompt_format: PromptFormat = GENERATION_FORMAT,
         reserved_tokens: Optional[int] = None,
+        count_tokens: Optional[CountTokens] = None,
     ) -> FittedPrompt:
         """The prompt of `eval_instance` written in `prompt_format`, made to fit `max_sequence_length`
-        minus `reserved_tokens` (default: adaptation.max_tokens)."""
+        minus `reserved_tokens` (default: adaptation.max_tokens); `count_tokens(text)` equals
+        `len(tokenize(text))`, faster."""
 
 
 class CrfmEvalSampling(Sampling):
     """Our default: seeded by the run, class-balanced, never an eval instance as an example."""
 
-    def eval_subsample(
-        self, eval_instances: list[Instance], max_eval_instances: Optional[int], seed: int
-    ) -> list[Instance]:
-        return downsample(eval_instances, max_eval_instances, seed)
+    def subsample(self, max_eval_instances: Optional[int], seed: int) -> Subsample:
+        return Subsample(max_eval_instances, seed)
 
-    def train_pool(self, instances: list[Instance], eval_instances: list[Instance]) -> list[Instance]:
-        # Never show the model an eval instance as an example, even if a data set repeats one.
-        eval_inputs = {instance.input for instance in eval_instances}
-        return [i for i in instances if i.split == TRAIN_SPLIT and i.input not in eval_inputs]
-
-    def in_context_examples(
-        self, pool: list[Instance], eval_instances: list[Instance], count: int, seed: int, trial: int
+    def examples_by_sub_split(
+        self, pool: list[Instance], sub_splits: Iterable[Optional[str]], count: int, seed: int, trial: int
     ) -> dict[Optional[str], list[Instance]]:
-        return in_context_examples(pool, eval_instances, count, seed, trial)
+        return examples_by_sub_split(pool, sub_splits, count, seed, trial)
 
     def fit_prompt(
         self,
@@ -89,8 +84,11 @@ class CrfmEvalSampling(Sampling):
         max_sequence_length: int,
         prompt_format: PromptFormat = GENERATION_FORMAT,
         reserved_tokens: Optional[int] = None,
+        count_tokens: Optional[CountTokens] = None,
     ) -> FittedPrompt:
-        return fit_prompt(spec, examples, eval_instance, tokenize, max_sequence_length, prompt_format, reserved_tokens)
+        return fit_prompt(
+            spec, examples, eval_instance, tokenize, max_sequence_length, prompt_format, reserved_tokens, count_tokens
+        )
 
 
 def sampling_for(name: str) -> Sampling:

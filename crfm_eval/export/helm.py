@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from crfm_eval.export.files import write_json, write_json_list
 from crfm_eval.export.helm_stats import HelmStatsBuilder, helm_per_instance_stats
+from crfm_eval.json_io import from_jsonable
 from crfm_eval.runner.readers import (
     iter_per_instance_stats,
     iter_request_states,
@@ -21,7 +22,7 @@ from crfm_eval.runner.readers import (
     read_stats,
     require_complete_run,
 )
-from crfm_eval.states import Completion, Instance, Request, RequestResult, RequestState
+from crfm_eval.states import Completion, Instance, PerInstanceStats, Request, RequestResult, RequestState, Stat
 
 DATA_AUGMENTER_SPEC = {
     "perturbation_specs": [],
@@ -44,11 +45,11 @@ def export_helm(run_dir: Path, out_dir: Path) -> list[Path]:
     builder = HelmStatsBuilder()
 
     def per_instance() -> Iterator[dict[str, Any]]:
-        for entry in iter_per_instance_stats(run_dir):
+        for entry in (from_jsonable(PerInstanceStats, item) for item in iter_per_instance_stats(run_dir)):
             builder.add(entry)
             yield helm_per_instance_stats(entry)
 
-    states = (helm_request_state(state) for state in iter_request_states(run_dir))
+    states = (helm_request_state(from_jsonable(RequestState, state)) for state in iter_request_states(run_dir))
     written = [
         write_json(out_dir / "run_spec.json", helm_run_spec(run_spec, adapter_spec)),
         write_json(out_dir / "scenario.json", helm_scenario(run_spec)),
@@ -57,7 +58,9 @@ def export_helm(run_dir: Path, out_dir: Path) -> list[Path]:
         ),
         write_json_list(out_dir / "per_instance_stats.json", per_instance()),
     ]
-    written.append(write_json(out_dir / "stats.json", builder.stats(read_stats(run_dir))))
+    written.append(
+        write_json(out_dir / "stats.json", builder.stats([from_jsonable(Stat, stat) for stat in read_stats(run_dir)]))
+    )
     return written
 
 

@@ -24,6 +24,7 @@ from typing import Any, Optional
 import crfm_eval
 from crfm_eval.export.files import write_json, write_json_lines
 from crfm_eval.export.lm_eval_samples import hash_string, sample_record
+from crfm_eval.json_io import from_jsonable
 from crfm_eval.runner.metric_info import read_metric_info
 from crfm_eval.runner.readers import (
     iter_per_instance_stats,
@@ -33,7 +34,7 @@ from crfm_eval.runner.readers import (
     read_stats,
     require_complete_run,
 )
-from crfm_eval.states import RequestState, Stat
+from crfm_eval.states import PerInstanceStats, RequestState, Stat
 
 NOT_AVAILABLE = "N/A"
 OUTPUT_TYPES = {
@@ -71,12 +72,12 @@ def date_id(manifest: dict[str, Any]) -> str:
 def export_lm_eval(run_dir: Path, out_dir: Path, task: Optional[str] = None) -> list[Path]:
     """Write lm-eval's results and samples files for the run in `run_dir`; returns their paths."""
     require_complete_run(run_dir)
-    run_spec, manifest = read_run_spec(run_dir), read_manifest(run_dir)
-    stats = read_stats(run_dir)
+    run_spec, manifest = read_run_spec(run_dir), read_manifest(run_dir) or {}
+    stats = [from_jsonable(Stat, stat) for stat in read_stats(run_dir)]
     kind = output_type(run_spec)
     values = {
         (e.instance_id, e.train_trial_index): {lm_eval_name(name, kind): v for name, v in e.values.items()}
-        for e in iter_per_instance_stats(run_dir)
+        for e in (from_jsonable(PerInstanceStats, entry) for entry in iter_per_instance_stats(run_dir))
     }
     splits = sorted({stat.split for stat in stats})
     base = task or run_spec["scenario"]["name"]
@@ -107,7 +108,8 @@ def _records(
     method: str,
 ) -> Iterator[dict[str, Any]]:
     positions: dict[str, int] = {}
-    in_split = (state for state in iter_request_states(run_dir) if state.instance.split == split)
+    all_states = (from_jsonable(RequestState, state) for state in iter_request_states(run_dir))
+    in_split = (state for state in all_states if state.instance.split == split)
     for (instance_id, trial), group in groupby(in_split, key=lambda s: (s.instance.id, s.train_trial_index)):
         states: list[RequestState] = list(group)
         position = positions.setdefault(instance_id, len(positions))
