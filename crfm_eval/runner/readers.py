@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 import orjson
 
+from crfm_eval.errors import UserError
 from crfm_eval.runner.metric_info import METRIC_INFO_FILE
 from crfm_eval.runner.metric_info import read_metric_info as _read_metric_info
 from crfm_eval.runner.outputs import (
@@ -96,9 +97,9 @@ def iter_per_instance_stats(run_dir: Path) -> Iterator[dict[str, Any]]:
         yield from read_json(run_dir / LEGACY_PER_INSTANCE_STATS_FILE)
 
 
-def read_run_spec(run_dir: Path) -> Optional[dict[str, Any]]:
-    """run_spec.json: the resolved spec of the run (secrets redacted), or None before it is written."""
-    return _optional(run_dir / RUN_SPEC_FILE)
+def read_run_spec(run_dir: Path) -> dict[str, Any]:
+    """run_spec.json: the resolved spec of the run (secrets redacted); OSError before it is written."""
+    return read_json(run_dir / RUN_SPEC_FILE)
 
 
 def read_stats(run_dir: Path) -> list[dict[str, Any]]:
@@ -153,3 +154,13 @@ def record_signature(run_dir: Path) -> list[tuple[str, int, int]]:
             continue
         signature.append((name, info.st_size, info.st_mtime_ns))
     return signature
+
+
+def require_complete_run(run_dir: Path) -> None:
+    """Stop with one sentence unless `run_dir` holds a complete run (its manifest is written last)."""
+    if not (run_dir / RUN_SPEC_FILE).is_file():
+        raise UserError(
+            f"{run_dir} is not a run folder (no {RUN_SPEC_FILE}); give a folder such as outputs/runs/<suite>/<run>."
+        )
+    if not is_complete(run_dir):
+        raise UserError(f"{run_dir} holds an unfinished run (no {MANIFEST_FILE}); run the same command again first.")
