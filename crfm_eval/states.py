@@ -179,6 +179,10 @@ class TrialSpread:
     max: float
     stddev: float
     """Sample standard deviation of the trial means (n - 1 in the denominator)."""
+    sums: list[float] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    """Each trial's sum and number of values: the means follow from them, and the spreads of shards
+    of a run merge exactly (`statistics.merge_stats`)."""
 
 
 @dataclass(frozen=True)

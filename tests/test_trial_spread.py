@@ -69,3 +69,4 @@ def test_trial_spread_needs_two_trials_and_the_streaming_accumulator_keeps_it():
     assert stat.trials is not None
     assert stat.trials.means == [1.0, 0.5] and (stat.trials.min, stat.trials.max) == (0.5, 1.0)
     assert stat.trials.stddev == pytest.approx(statistics.stdev([1.0, 0.5]))
+    assert (stat.trials.sums, stat.trials.counts) == ([2.0, 1.0], [2, 2])  # what shards merge by

@@ -93,7 +93,7 @@ def merge_stats(stats: list[Stat], proportion: bool = False) -> Stat:
         max(highs) if highs else None,
         proportion,
     )
-    return dataclasses.replace(merged, sub_split=first.sub_split)
+    return dataclasses.replace(merged, sub_split=first.sub_split, trials=_merged_spread(stats))
 
 
 def merge_stat_lists(shards: list[list[Stat]], is_proportion: Callable[[str], bool] = lambda name: False) -> list[Stat]:
@@ -155,7 +155,28 @@ def _wilson(proportion: float, count: int) -> tuple[float, float]:
 def trial_spread(trial_values: dict[int, list[float]]) -> TrialSpread | None:
     """The spread of a stat over train trials, from each trial's values (trial index -> values of
     its instances); None with fewer than two trials."""
-    if len(trial_values) < 2:
+    filled = [values for _, values in sorted(trial_values.items()) if values]
+    return spread_from_sums([math.fsum(values) for values in filled], [len(values) for values in filled])
+
+
+def spread_from_sums(sums: list[float], counts: list[int]) -> TrialSpread | None:
+    """The spread over train trials from each trial's sum and count; None with fewer than two trials."""
+    if len(sums) < 2:
         return None
-    means = [math.fsum(values) / len(values) for _, values in sorted(trial_values.items()) if values]
-    return TrialSpread(means, min(means), max(means), statistics.stdev(means))
+    means = [total / count for total, count in zip(sums, counts, strict=True)]
+    return TrialSpread(means, min(means), max(means), statistics.stdev(means), sums, counts)
+
+
+def _merged_spread(stats: list[Stat]) -> TrialSpread | None:
+    """The trial spread of the union of shards: each trial's sums and counts added up (None unless
+    every shard has one over the same number of trials)."""
+    spreads = [stat.trials for stat in stats]
+    if any(spread is None or not spread.counts for spread in spreads):
+        return None
+    sizes = {len(spread.counts) for spread in spreads if spread is not None}
+    if len(sizes) != 1:
+        return None
+    trials = range(sizes.pop())
+    sums = [math.fsum(spread.sums[t] for spread in spreads if spread is not None) for t in trials]
+    counts = [sum(spread.counts[t] for spread in spreads if spread is not None) for t in trials]
+    return spread_from_sums(sums, counts)
