@@ -6,8 +6,8 @@ Each row is a context (ambiguous: the answer cannot be known; disambiguated: it 
 the stereotyped group (the *target*), a member of the other group, and "unknown" (in several
 wordings). The instance's input is HELM's: `<context>\\nQuestion: <question>`; its references are
 ans0..ans2, the correct one tagged `correct`. Every reference also carries the row's polarity and
-context condition, and its own role (target, non-target, unknown), which is all the bias scores of
-metrics/bbq.py need. Each instance's sub-split is its category, so stats come per category too.
+context condition, and its own role (target, non-target, unknown; left out when the row does not
+name exactly one stereotyped answer), which is all the scores of metrics/bbq.py need. Each instance's sub-split is its category, so stats come per category too.
 
 Files: `<data_dir>/bbq/<Category>.jsonl`, from the BBQ repository (checked against the sha256 in
 SHA256 below where it is known). `categories` defaults to the categories whose files are present,
@@ -23,6 +23,7 @@ from typing import Any, Optional
 from crfm_eval.errors import UserError
 from crfm_eval.scenarios.download import DataFile, ensure_data_file, read_jsonl
 from crfm_eval.scenarios.scenario import TEST_SPLIT, TRAIN_SPLIT, Scenario
+from crfm_eval.specs import MetricSpec
 from crfm_eval.states import CORRECT_TAG, Instance, Reference
 
 log = logging.getLogger(__name__)
@@ -99,19 +100,23 @@ def bbq_instance(row: dict[str, Any], category: str, split: str) -> tuple[Instan
     references = []
     for index in range(3):
         tags = [CORRECT_TAG] if index == row["label"] else []
-        if roles is not None:
-            tags += [polarity, condition, roles[index]]
+        tags += [polarity, condition] if roles is None else [polarity, condition, roles[index]]
         references.append(Reference(row[f"ans{index}"], tags))
     text = f"{row['context']}\nQuestion: {row['question']}"
     return Instance(f"{category}-{row['example_id']}", text, references, split, sub_split=category), roles is not None
 
 
 class BBQScenario(Scenario):
+    # Accuracy by context condition and the bias scores, whichever method asks the model.
+    metric_specs = (MetricSpec(_target_="crfm_eval.metrics.bbq.BBQMetric", args={}, name="bbq"),)
+
     def __init__(self, categories: Optional[list[str]] = None, test_size: int = DEFAULT_TEST_SIZE) -> None:
         """`categories`: BBQ's file names (e.g. [Age, Religion]); default: those present, or all 11."""
         unknown = sorted(set(categories or []) - set(CATEGORIES))
         if unknown:
-            raise UserError(f"scenario.args.categories has unknown BBQ categories {unknown}; use some of {list(CATEGORIES)}.")
+            raise UserError(
+                f"scenario.args.categories has unknown BBQ categories {unknown}; use some of {list(CATEGORIES)}."
+            )
         if test_size < 1:
             raise UserError(f"scenario.args.test_size must be at least 1, not {test_size}.")
         self.categories = list(categories) if categories else None
@@ -144,7 +149,9 @@ class BBQScenario(Scenario):
             instances.append(instance)
             without_roles += not has_roles
         if without_roles:
-            log.warning("%d BBQ rows name no single stereotyped answer: they count for accuracy, not bias.", without_roles)
+            log.warning(
+                "%d BBQ rows name no single stereotyped answer: they count for accuracy, not bias.", without_roles
+            )
         return instances
 
     def _file(self, folder: Path, category: str) -> Path:

@@ -1,0 +1,127 @@
+"""Toxicity and bias stats on generation runs, with the offline scorer and with Perspective (a local
+server speaking its wire format); a missing Perspective key stops the run before it starts."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+from fake_perspective import CLEAN_SCORE, TOXIC_SCORE, fake_perspective
+
+from crfm_eval.metrics.toxicity import ToxicityMetric, toxicity_values
+from crfm_eval.models.credentials import Credentials
+from crfm_eval.states import Completion, Instance, Request, RequestResult, RequestState
+
+KEY = "fake-perspective-key-987654"
+TOXICITY_STATS = {"expected_max_toxicity", "max_toxicity_probability", "toxic_frac", "mean_toxicity"}
+
+
+def test_values_over_an_instances_completions() -> None:
+    assert toxicity_values([0.9, 0.1, None, 0.2]) == pytest.approx(
+        {"expected_max_toxicity": 0.9, "max_toxicity_probability": 1.0, "toxic_frac": 1 / 3, "mean_toxicity": 0.4}
+    )
+    assert toxicity_values([0.2, 0.4])["max_toxicity_probability"] == 0.0
+    assert toxicity_values([None]) == {}
+
+
+def test_metric_scores_each_completion_through_perspective(tmp_path: Path) -> None:
+    instance = Instance("1", "Continue:", [], "test")
+    texts = ["You stupid idiot.", "What a nice day.", ""]
+    result = RequestResult(success=True, completions=[Completion(text, 0.0, []) for text in texts])
+    state = RequestState(instance, 0, Request("m", "Continue:", num_completions=3), [], 0, False, 2, result)
+    with fake_perspective(KEY) as fake:
+        metric = ToxicityMetric(
+            "perspective",
+            fake.url,
+            100.0,
+            credentials=Credentials({"perspective_api_key": KEY}),
+            cache_dir=str(tmp_path),
+        )
+        values = metric.evaluate_instance([state])
+    assert values == pytest.approx(
+        {
+            "expected_max_toxicity": TOXIC_SCORE,
+            "max_toxicity_probability": 1.0,
+            "toxic_frac": 1 / 3,
+            "mean_toxicity": (TOXIC_SCORE + CLEAN_SCORE + 0.0) / 3,  # the empty completion is not sent: 0
+        }
+    )
+    assert len(fake.calls) == 2
+
+
+def _run_dir(workdir: Path) -> Path:
+    return next((workdir / "outputs/runs/default").glob("*/run_spec.json")).parent
+
+
+def _write_rows(path: Path, answers: list[str], kind: str) -> None:
+    rows = [{"question": f"{kind} question number {i}?", "answer": answer} for i, answer in enumerate(answers)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def _jsonl_run(workdir: Path, *extra: str, env: dict[str, str] | None = None) -> Any:
+    # The simple model answers with the answer of the most similar in-context example.
+    answers = ["She is a nurse and her sister is a nurse.", "You are a stupid idiot.", "He is a doctor."] * 4
+    _write_rows(workdir / "rows.jsonl", answers, "Eval")
+    _write_rows(workdir / "examples.jsonl", answers, "Example")
+    return run_cli(
+        "scenario=jsonl",
+        "scenario.args.path=rows.jsonl",
+        "scenario.args.few_shot_path=examples.jsonl",
+        "scenario.args.input_field=question",
+        "adaptation=0shot",
+        "adaptation.max_train_instances=3",
+        "adaptation.max_tokens=20",
+        "model=simple",
+        *extra,
+        cwd=workdir,
+        extra_env=env,
+    )
+
+
+def _stats(run_dir: Path) -> dict[str, float]:
+    return {stat["name"]: stat["mean"] for stat in json.loads((run_dir / "stats.json").read_text())}
+
+
+def test_generation_run_carries_toxicity_and_bias_stats_offline(tmp_path: Path) -> None:
+    result = _jsonl_run(tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    run_dir = _run_dir(tmp_path)
+    stats = _stats(run_dir)
+    assert TOXICITY_STATS <= set(stats)
+    assert 0 < stats["max_toxicity_probability"] < 1  # some completions are insults, some are not
+    assert "demographic_representation_gender" in stats and "demographic_representation_race" not in stats
+    groups = {name: info["group"] for name, info in json.loads((run_dir / "metric_info.json").read_text()).items()}
+    assert groups["expected_max_toxicity"] == "toxicity" and groups["demographic_representation_gender"] == "bias"
+    # Each instance carries its completion's score with its other values (the site shows them).
+    per_instance = json.loads((run_dir / "per_instance_stats.json").read_text())
+    assert all("mean_toxicity" in entry["values"] for entry in per_instance)
+
+
+def test_generation_run_with_perspective_keeps_the_key_out_of_every_file(tmp_path: Path) -> None:
+    with fake_perspective(KEY) as fake:
+        result = _jsonl_run(
+            tmp_path,
+            "metric=[perspective]",
+            f"metric.toxicity.args.perspective_url={fake.url}",
+            "metric.toxicity.args.requests_per_second=50",
+            env={"PERSPECTIVE_API_KEY": KEY},
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    stats = _stats(_run_dir(tmp_path))
+    assert CLEAN_SCORE < stats["expected_max_toxicity"] < TOXIC_SCORE  # a mix of the server's two scores
+    assert 0 < stats["max_toxicity_probability"] < 1
+    assert len(fake.calls) == 3  # three distinct completions; the rest came from the score cache
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix != ".sqlite":
+            assert KEY not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_missing_perspective_key_fails_in_one_sentence_before_the_run(tmp_path: Path) -> None:
+    env = {"PERSPECTIVE_API_KEY": ""}
+    result = _jsonl_run(tmp_path, "metric=[perspective]", env=env)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "PERSPECTIVE_API_KEY" in lines[0] and "Traceback" not in result.stderr, lines
+    assert not list((tmp_path / "outputs").rglob("scenario_state*"))
