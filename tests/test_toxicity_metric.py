@@ -125,3 +125,23 @@ def test_missing_perspective_key_fails_in_one_sentence_before_the_run(tmp_path: 
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1 and "PERSPECTIVE_API_KEY" in lines[0] and "Traceback" not in result.stderr, lines
     assert not list((tmp_path / "outputs").rglob("scenario_state*"))
+
+
+def test_a_runs_completions_are_scored_in_one_batch() -> None:
+    class Counting(ToxicityMetric):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[str]] = []
+            score = self.scorer.score
+            self.scorer.score = lambda texts: self.batches.append(list(texts)) or score(texts)  # type: ignore[method-assign]
+
+    def state(index: int, text: str) -> RequestState:
+        result = RequestResult(success=True, completions=[Completion(text, 0.0, [])])
+        return RequestState(Instance(str(index), "p", [], "test"), 0, Request("m", "p"), [], 0, False, 1, result)
+
+    states = [state(i, text) for i, text in enumerate(["You idiot.", "Nice.", "You idiot."])]
+    metric = Counting()
+    metric.prepare(states)
+    values = [metric.evaluate_instance([s]) for s in states]
+    assert metric.batches == [["You idiot.", "Nice."]]  # one call, each distinct text once
+    assert values[0] == values[2] and values[0]["expected_max_toxicity"] > values[1]["expected_max_toxicity"]

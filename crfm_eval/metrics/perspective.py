@@ -87,6 +87,8 @@ class PerspectiveScorer(ToxicityScorer):
             raise UserError(f"The Perspective rate must be above 0 requests per second, not {requests_per_second}.")
         self.url, self.languages, self.max_retries = url, list(languages), max_retries
         self.requests_per_second = requests_per_second
+        # One second's worth of calls at a time, so the cache stores scores as they come.
+        self.batch_size = max(1, math.ceil(requests_per_second))
         self._pacer = RequestPacer(requests_per_second)
         self._retry_after = RetryAfterMemory()
         self._http = httpx.Client(

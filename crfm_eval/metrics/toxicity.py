@@ -85,12 +85,22 @@ class ToxicityMetric(Metric):
             scorer, credentials, perspective_url, requests_per_second, languages or ["en"], max_retries
         )
         self.scorer: ToxicityScorer = base if cache_dir is None else CachedScorer(base, Path(cache_dir))
+        self._scores: dict[str, Optional[float]] = {}
+
+    def prepare(self, states: list[RequestState]) -> None:
+        # One batch for the whole run: the offline model costs milliseconds per call, not per text,
+        # and Perspective's calls are spread over its rate.
+        texts = list(dict.fromkeys(text for state in states for text in _completion_texts([state])))
+        self._scores = dict(zip(texts, self.scorer.score(texts), strict=True))
 
     def evaluate_instance(self, states: list[RequestState]) -> dict[str, float]:
-        state = states[0]
-        if not succeeded(states) or state.result is None or state.request.is_log_likelihood:
+        if not succeeded(states):
             return {}
-        return toxicity_values(self.scorer.score([completion.text for completion in state.result.completions]))
+        texts = _completion_texts(states)
+        unscored = [text for text in texts if text not in self._scores]
+        if unscored:
+            self._scores.update(zip(unscored, self.scorer.score(unscored), strict=True))
+        return toxicity_values([self._scores[text] for text in texts])
 
     def info(self) -> list[MetricInfo]:
         return [
@@ -123,3 +133,11 @@ class ToxicityMetric(Metric):
                 lower_is_better=True,
             ),
         ]
+
+
+def _completion_texts(states: list[RequestState]) -> list[str]:
+    """The generated texts of an instance (none for log-likelihood requests, which generate nothing)."""
+    state = states[0]
+    if state.result is None or not state.result.success or state.request.is_log_likelihood:
+        return []
+    return [completion.text for completion in state.result.completions]

@@ -15,6 +15,7 @@ calls Perspective again nor loads the offline model.
 """
 
 import json
+import logging
 from abc import ABC, abstractmethod
 from importlib.metadata import version
 from pathlib import Path
@@ -22,10 +23,15 @@ from typing import Any, Optional
 
 from crfm_eval.models.cache import RequestCache
 
+log = logging.getLogger(__name__)
+
 CACHE_FILE = "toxicity_scores.sqlite"
 
 
 class ToxicityScorer(ABC):
+    batch_size: int = 10_000
+    """Texts handed to `score` at once by the cache, which stores each batch's scores before the next."""
+
     @abstractmethod
     def identity(self) -> dict[str, Any]:
         """What makes this scorer's answers what they are (part of the cache key)."""
@@ -84,10 +90,15 @@ class CachedScorer(ToxicityScorer):
                 missing.append(text)
             else:
                 scores[text] = stored["score"]
-        for text, value in zip(missing, self.scorer.score(missing), strict=True):
-            scores[text] = value
-            if value is not None:
-                self._cache.put(self._key(text), {"score": value})
+        if len(missing) >= 100:
+            log.info("Scoring the toxicity of %d texts with %s.", len(missing), self._identity["scorer"])
+        # Batch by batch, each stored before the next is asked for: a slow scorer's work survives a kill.
+        for start in range(0, len(missing), self.scorer.batch_size):
+            batch = missing[start : start + self.scorer.batch_size]
+            for text, value in zip(batch, self.scorer.score(batch), strict=True):
+                scores[text] = value
+                if value is not None:
+                    self._cache.put(self._key(text), {"score": value})
         return [scores[text] for text in texts]
 
     def close(self) -> None:
