@@ -205,3 +205,18 @@ def test_bbq_run_reports_accuracy_and_both_bias_scores_per_category(
             assert -1.0 <= stat["mean"] <= 1.0
     printed = result.stderr + result.stdout  # the table at the end shows both scores for each category
     assert all(f"{category} " in printed for category in categories) and UNAMBIGUOUS_BIAS in printed
+
+
+def test_a_category_without_a_published_sha256_is_downloaded_once_and_checked_after(
+    tmp_path: Path, shared_data: Path, file_server: tuple[Path, str], online: None
+) -> None:
+    served, base = file_server
+    lines = (shared_data / "bbq/Religion.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    ses = [json.dumps({**json.loads(line), "category": "SES"}) for line in lines]
+    (served / "SES.jsonl").write_text("\n".join(ses) + "\n", encoding="utf-8")
+    scenario = BBQScenario(categories=["SES"], test_size=10, base_url=base + "/{}.jsonl")
+    assert len(scenario.get_instances(tmp_path)) == 40
+    assert "SES.jsonl" in (tmp_path / "bbq/SHA256SUMS").read_text()
+    (tmp_path / "bbq/SES.jsonl").write_text("\n".join(ses[:39]) + "\n", encoding="utf-8")  # changed since
+    with pytest.raises(UserError, match="SES.jsonl has sha256 .* not the recorded"):
+        scenario.get_instances(tmp_path)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from crfm_eval.errors import UserError
-from crfm_eval.scenarios.download import DataFile, ensure_data_file, read_jsonl
+from crfm_eval.scenarios.checksums import staged_files, verify
+from crfm_eval.scenarios.download import DataFile, download_file, ensure_data_file, read_jsonl
 from crfm_eval.scenarios.scenario import TEST_SPLIT, TRAIN_SPLIT, Scenario
 from crfm_eval.specs import MetricSpec
 from crfm_eval.states import CORRECT_TAG, Instance, Reference
@@ -110,8 +111,11 @@ class BBQScenario(Scenario):
     # Accuracy by context condition and the bias scores, whichever method asks the model.
     metric_specs = (MetricSpec(_target_="crfm_eval.metrics.bbq.BBQMetric", args={}, name="bbq"),)
 
-    def __init__(self, categories: Optional[list[str]] = None, test_size: int = DEFAULT_TEST_SIZE) -> None:
-        """`categories`: BBQ's file names (e.g. [Age, Religion]); default: those present, or all 11."""
+    def __init__(
+        self, categories: Optional[list[str]] = None, test_size: int = DEFAULT_TEST_SIZE, base_url: str = URL
+    ) -> None:
+        """`categories`: BBQ's file names (e.g. [Age, Religion]); default: those present, or all 11.
+        `base_url`: where `<Category>.jsonl` is downloaded from ({} is the category), e.g. a mirror."""
         unknown = sorted(set(categories or []) - set(CATEGORIES))
         if unknown:
             raise UserError(
@@ -121,6 +125,7 @@ class BBQScenario(Scenario):
             raise UserError(f"scenario.args.test_size must be at least 1, not {test_size}.")
         self.categories = list(categories) if categories else None
         self.test_size = test_size
+        self.base_url = base_url
 
     def chosen_categories(self, folder: Path) -> list[str]:
         if self.categories:
@@ -155,13 +160,19 @@ class BBQScenario(Scenario):
         return instances
 
     def _file(self, folder: Path, category: str) -> Path:
+        name, url = f"{category}.jsonl", self.base_url.format(category)
         sha256 = SHA256.get(category)
         if sha256 is not None:
-            return ensure_data_file(folder, DataFile(f"{category}.jsonl", [URL.format(category)], sha256))
-        path = folder / f"{category}.jsonl"
-        if path.exists():
-            return path
-        raise UserError(f"{path} is missing; download it from {URL.format(category)} into {folder}.")
+            return ensure_data_file(folder, DataFile(name, [url], sha256))
+        # No published sha256: downloaded once with its sha256 recorded in SHA256SUMS, checked from then on.
+        if not (folder / name).exists():
+            with staged_files(folder, {}) as stage:
+                download_file(stage, DataFile(name, [url], None))
+        if verify(folder, [name], {}):
+            log.warning(
+                "%s has no recorded sha256 (it was not downloaded by crfm_eval) and is used unchecked.", folder / name
+            )
+        return folder / name
 
 
 REQUIRED_FIELDS = (
