@@ -9,8 +9,9 @@ ans0..ans2, the correct one tagged `correct`. Every reference also carries the r
 context condition, and its own role (target, non-target, unknown; left out when the row does not
 name exactly one stereotyped answer), which is all the scores of metrics/bbq.py need. Each instance's sub-split is its category, so stats come per category too.
 
-Files: `<data_dir>/bbq/<Category>.jsonl`, from the BBQ repository (checked against the sha256 in
-SHA256 below where it is known). `categories` defaults to the categories whose files are present,
+Files: `<data_dir>/bbq/<Category>.jsonl`, downloaded from the BBQ repository when missing and
+checked against the published sha256 (SHA256 below: the six categories of ../shared/data); the
+others' sha256 is recorded at the first download (SHA256SUMS in the folder) and checked from then on. `categories` defaults to the categories whose files are present,
 or all 11 when none is. Splits as in HELM: the rows of the chosen categories, shuffled with a fixed
 seed, give `test_size` test instances and the rest are train (the pool of in-context examples).
 """
