@@ -31,9 +31,8 @@ Which option a model chose: the one its letter names (joint method), the highest
 from typing import Optional
 
 from crfm_eval.metrics.efficiency import succeeded
-from crfm_eval.metrics.matching import answer_of
 from crfm_eval.metrics.metric import ACCURACY, Metric, MetricInfo
-from crfm_eval.metrics.multiple_choice import CALIBRATION_MODE, argmax
+from crfm_eval.metrics.multiple_choice import chosen_option
 from crfm_eval.metrics.text_matching import normalize_text
 from crfm_eval.scenarios.bbq import AMBIGUOUS, DISAMBIGUATED, NEGATIVE, NON_TARGET, TARGET, UNKNOWN
 from crfm_eval.states import Reference, RequestState
@@ -49,23 +48,13 @@ ACCURACY_DISAMBIGUATED = "bbq_accuracy_disambiguated"
 
 def chosen_reference(states: list[RequestState]) -> Optional[int]:
     """The index of the option the model chose; None when its answer names none of them."""
-    references = states[0].instance.references
-    scored = [state for state in states if state.reference_index is not None]
-    if scored:
-        scores: dict[int, float] = {}
-        for state in scored:
-            if state.result is None or not state.result.completions or state.reference_index is None:
-                return None
-            sign = -1.0 if state.request_mode == CALIBRATION_MODE else 1.0
-            index = state.reference_index
-            scores[index] = scores.get(index, 0.0) + sign * state.result.completions[0].logprob
-        if sorted(scores) != list(range(len(references))):
-            return None
-        return argmax([scores[index] for index in range(len(references))])
-    result = states[0].result
-    if result is None or not result.completions:
+    state = states[0]
+    if state.output_mapping is not None or any(s.reference_index is not None for s in states):
+        return chosen_option(states)  # multiple choice: the letter written, or the best score
+    if state.result is None or not state.result.completions:
         return None
-    answer = normalize_text(answer_of(states[0], result.completions[0].text))
+    answer = normalize_text(state.result.completions[0].text)
+    references = state.instance.references
     return next((i for i, reference in enumerate(references) if normalize_text(reference.output) == answer), None)
 
 
