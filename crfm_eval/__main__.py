@@ -1,33 +1,35 @@
-"""`python -m crfm_eval` (or `crfm-eval`): compose a run from Hydra config groups and evaluate it."""
+"""`python -m crfm_eval` (or `crfm-eval`): compose a run from Hydra config groups and evaluate it.
+
+The packaged config groups come first; a folder of your own adds to them or replaces some:
+`python -m crfm_eval --config-dir my_configs model=my-model` (see the README).
+"""
 
 import logging
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from crfm_eval.config_schema import register_schema, run_spec_from_config
+from crfm_eval.config_schema import conf_dir, register_schema, run_spec_from_config
 from crfm_eval.errors import UserError
-from crfm_eval.redaction import register_secret
+from crfm_eval.redaction import (
+    hide_command_line_secrets,
+    protect_terminal,
+    register_environment_secrets,
+    register_secret,
+)
 from crfm_eval.sweeps.job import run_job
 
 log = logging.getLogger("crfm_eval")
 
 register_schema()
-# A key given on the command line must not reach a log line (Hydra's sweep log prints overrides).
-for argument in sys.argv[1:]:
-    if "api_key=" in argument:
-        register_secret(argument.split("api_key=", 1)[1])
 
 
-# An absolute path: Hydra resolves a relative one against the calling module, which differs
-# between `python -m crfm_eval` and the `crfm-eval` console script.
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
-
-
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def hydra_main(config: DictConfig) -> None:
+    # A job may run in another process (joblib, submitit): it protects its own terminal and logs.
+    protect_terminal()
+    register_environment_secrets()
     try:
         run_spec = run_spec_from_config(config)
         register_secret(run_spec.execution.api_key)
@@ -38,6 +40,10 @@ def hydra_main(config: DictConfig) -> None:
 
 
 def main() -> None:
+    protect_terminal()
+    register_environment_secrets()
+    # Before Hydra reads the command line: a key given there must not reach its records of it.
+    sys.argv[1:] = hide_command_line_secrets(sys.argv[1:])
     hydra_main()
 
 

@@ -3,12 +3,47 @@
 Each spec is also the schema of a Hydra config group (see `config_schema.py`), so a value of the
 wrong type, an unknown key or a missing field fails while the config is composed, with OmegaConf's
 message. Types use `Optional[...]` rather than `X | None` because OmegaConf 2.3 reads only the former.
+
+The allowed values of a field sit next to it, as field metadata (`at_least`, `between`,
+`folder_name`, `writable_dir`, `not_empty`); `crfm_eval.validation` checks them all before a run
+starts. A new field gets its range the same way.
 """
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from omegaconf import MISSING
+
+MAX_NUM_OUTPUTS = 128
+"""Completions per request: OpenAI's limit for `n`; more is a typo that costs minutes and gigabytes."""
+
+MAX_TOP_K_PER_TOKEN = 100
+"""Alternatives per token: every one is stored for every generated token of every request."""
+
+
+def at_least(minimum: float) -> dict[str, Any]:
+    """Metadata of a number field: it must be >= `minimum` (None stays allowed for Optional fields)."""
+    return {"minimum": minimum}
+
+
+def between(minimum: float, maximum: float) -> dict[str, Any]:
+    """Metadata of a number field: `minimum` <= value <= `maximum`."""
+    return {"minimum": minimum, "maximum": maximum}
+
+
+def folder_name() -> dict[str, Any]:
+    """Metadata of a string that becomes one folder name (no path separator, not `.` or `..`)."""
+    return {"folder_name": True}
+
+
+def writable_dir() -> dict[str, Any]:
+    """Metadata of a folder the run writes to: it must exist as a folder or be creatable."""
+    return {"writable_dir": True}
+
+
+def not_empty() -> dict[str, Any]:
+    """Metadata of a list that needs at least one item."""
+    return {"not_empty": True}
 
 
 @dataclass(frozen=True)
@@ -69,28 +104,28 @@ class AdaptationSpec:
     instance_prefix: str = "\n"
     """Separator between the blocks of the prompt (instructions, each example, the eval instance)."""
 
-    max_train_instances: int = 5
+    max_train_instances: int = field(default=5, metadata=at_least(0))
     """Number of in-context examples drawn from the train split (0 for zero-shot)."""
 
-    num_train_trials: int = 1
+    num_train_trials: int = field(default=1, metadata=at_least(1))
     """How many independent draws of in-context examples; each eval instance is asked once per draw."""
 
-    eval_splits: list[str] = field(default_factory=lambda: ["valid", "test"])
+    eval_splits: list[str] = field(default_factory=lambda: ["valid", "test"], metadata=not_empty())
     """Splits whose instances are evaluated."""
 
-    max_tokens: int = 5
+    max_tokens: int = field(default=5, metadata=at_least(1))
     """Maximum number of tokens the model may generate."""
 
-    temperature: float = 0.0
+    temperature: float = field(default=0.0, metadata=at_least(0))
     """Sampling temperature; 0 means greedy decoding."""
 
     stop_sequences: list[str] = field(default_factory=list)
     """Generation stops before the first of these strings."""
 
-    num_outputs: int = 1
+    num_outputs: int = field(default=1, metadata=between(1, MAX_NUM_OUTPUTS))
     """Completions per request."""
 
-    top_k_per_token: int = 1
+    top_k_per_token: int = field(default=1, metadata=between(1, MAX_TOP_K_PER_TOKEN))
     """Number of most likely alternatives whose log probabilities are returned for each token."""
 
 
@@ -101,10 +136,10 @@ class ExecutionSpec:
     name: str = MISSING
     """Short name, e.g. `local` (in-process model clients)."""
 
-    num_threads: int = 4
+    num_threads: int = field(default=4, metadata=at_least(1))
     """Requests in flight at once."""
 
-    cache_dir: str = MISSING
+    cache_dir: str = field(default=MISSING, metadata=writable_dir())
     """Folder of the persistent request cache (one sqlite file per model)."""
 
     progress: bool = True
@@ -133,7 +168,7 @@ class ModelSpec:
     args: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for the client's constructor."""
 
-    max_sequence_length: int = 2048
+    max_sequence_length: int = field(default=2048, metadata=at_least(1))
     """Context window in tokens: prompt plus generated tokens must fit in it."""
 
     group: str = "default"
@@ -144,22 +179,24 @@ class ModelSpec:
 class RunSpec:
     """Everything that defines one run; the root of the Hydra config."""
 
-    run_name: str = MISSING
-    """Folder name of the run inside its suite."""
+    run_name: str = field(default=MISSING, metadata=folder_name())
+    """Folder name of the run inside its suite. By default `{scenario}_{adaptation}_{model}`, followed by
+    the settings that differ from the defaults of the chosen config groups (see `runner/identity.py`)."""
 
-    suite: str = "default"
+    suite: str = field(default="default", metadata=folder_name())
     """Group of runs that belong together; outputs go to `<output_dir>/runs/<suite>/<run_name>`."""
 
-    output_dir: str = "outputs"
+    output_dir: str = field(default="outputs", metadata=writable_dir())
     """Where runs and the default cache are written."""
 
     data_dir: str = "data"
-    """Where data sets are read from, and downloaded to when missing."""
+    """Where data sets are read from, and downloaded to when missing (made absolute when composed, so
+    that two spellings of one folder are one run)."""
 
-    max_eval_instances: Optional[int] = None
+    max_eval_instances: Optional[int] = field(default=None, metadata=at_least(1))
     """Evaluate at most this many instances per eval split, drawn with `seed`; null for all."""
 
-    seed: int = 0
+    seed: int = field(default=0, metadata=at_least(0))
     """Seed of every random choice (eval subsample, in-context examples)."""
 
     force: bool = False

@@ -1,5 +1,6 @@
 """Shared fixtures: the real data sets in ../shared/data, and running the CLI as a user would."""
 
+import json
 import os
 import subprocess
 import sys
@@ -34,3 +35,17 @@ def run_cli(*overrides: str, cwd: Path, extra_env: dict[str, str] | None = None)
     return subprocess.run(
         [sys.executable, "-m", "crfm_eval", *overrides], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
+
+
+def run_folder(output_dir: Path, suite: str = "default", **names: str) -> Path:
+    """The one run folder of `suite` whose status.json names match `names` (e.g. adaptation="0shot").
+
+    Folder names hold the settings that tell runs apart (crfm_eval/runner/identity.py): tests find
+    folders by what ran in them, never by a hard-coded name."""
+    found = []
+    for status_file in sorted((output_dir / "runs" / suite).glob("*/status.json")):
+        status = json.loads(status_file.read_text())
+        if all(status.get(key) == value for key, value in names.items()):
+            found.append(status_file.parent)
+    assert len(found) == 1, f"expected one run folder with {names} in {output_dir}, found {found}"
+    return found[0]

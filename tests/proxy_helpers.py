@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 import requests
-from conftest import TESTS
+from conftest import REPO, TESTS
 
 SIMPLE_MODELS = {
     "simple.yaml": "name: simple/deterministic\nclient: crfm_eval.models.clients.simple.SimpleClient\ngroup: test\n",
@@ -64,7 +64,8 @@ def proxy_in_thread(base_dir: Path, models_dir: Path, admin_key: str) -> Iterato
 @contextmanager
 def proxy_process(base_dir: Path, models_dir: Path, admin_key: str, log_file: Path) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "CRFM_EVAL_ADMIN_KEY": admin_key, "PYTHONPATH": str(TESTS)}
+    # This checkout first, as run_cli does: the proxy under test is the code next to the tests.
+    env = {**os.environ, "CRFM_EVAL_ADMIN_KEY": admin_key, "PYTHONPATH": os.pathsep.join([str(REPO), str(TESTS)])}
     with log_file.open("w") as log:
         process = subprocess.Popen(
             [

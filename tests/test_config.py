@@ -1,19 +1,18 @@
 """Config groups compose into a frozen RunSpec; bad overrides fail with Hydra's message, no traceback."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from conftest import REPO, run_cli
-from hydra import compose, initialize_config_dir
 
-from crfm_eval.config_schema import path_safe, register_schema, run_spec_from_config
+from crfm_eval.config_schema import compose_run_spec as compose_packaged
+from crfm_eval.config_schema import path_safe
 from crfm_eval.specs import RunSpec
 
 
 def compose_run_spec(*overrides: str) -> RunSpec:
-    register_schema()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return run_spec_from_config(compose(config_name="config", overrides=list(overrides)))
+    return compose_packaged(*overrides, config_dir=REPO / "conf")
 
 
 def test_default_composition_has_the_documented_top_level_keys():
@@ -50,6 +49,7 @@ def test_overrides_reach_the_spec_with_their_types():
     assert spec.adaptation.max_train_instances == 2
     assert spec.max_eval_instances is None
     assert (spec.seed, spec.data_dir) == (7, "/tmp/d")
+    assert compose_run_spec("data_dir=relative/d").data_dir == str(Path("relative/d").absolute())
 
 
 def test_path_safe_names_one_folder():

@@ -4,9 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_folder
 
-RUN = "runs/default/boolq_5shot_simple--deterministic"
 COMMAND = ("scenario=boolq", "adaptation=5shot", "model=simple", "max_eval_instances=50")
 
 
@@ -24,7 +23,7 @@ def _load(run_dir: Path, name: str):
 
 def test_run_writes_the_documented_files(first_run):
     workdir, _ = first_run
-    run_dir = workdir / "outputs" / RUN
+    run_dir = run_folder(workdir / "outputs")
     for name in ("run_spec.json", "scenario_state.json", "per_instance_stats.json", "stats.json", "manifest.json"):
         assert (run_dir / name).is_file(), name
     run_spec = _load(run_dir, "run_spec.json")
@@ -38,7 +37,7 @@ def test_run_writes_the_documented_files(first_run):
 
 def test_prompts_and_stats_agree_with_the_data(first_run, shared_data):
     workdir, completed = first_run
-    run_dir = workdir / "outputs" / RUN
+    run_dir = run_folder(workdir / "outputs")
     states = _load(run_dir, "scenario_state.json")["request_states"]
     dev = [json.loads(line) for line in (shared_data / "boolq" / "dev.jsonl").read_text().splitlines()]
     assert len(states) == 50 and len({s["instance"]["id"] for s in states}) == 50
@@ -79,7 +78,7 @@ def test_prompts_and_stats_agree_with_the_data(first_run, shared_data):
 
 def test_rerun_is_served_from_cache_with_byte_identical_stats(first_run, shared_data):
     workdir, _ = first_run
-    run_dir = workdir / "outputs" / RUN
+    run_dir = run_folder(workdir / "outputs")
     before = (run_dir / "stats.json").read_bytes()
     per_instance_before = (run_dir / "per_instance_stats.json").read_bytes()
     completed = run_cli(
@@ -97,13 +96,13 @@ def test_rerun_is_served_from_cache_with_byte_identical_stats(first_run, shared_
 
 def test_same_seed_same_instances_other_seed_other_instances(first_run, shared_data, tmp_path):
     workdir, _ = first_run
-    ids = [s["instance"]["id"] for s in _load(workdir / "outputs" / RUN, "scenario_state.json")["request_states"]]
+    ids = [s["instance"]["id"] for s in _load(run_folder(workdir / "outputs"), "scenario_state.json")["request_states"]]
     completed = run_cli(*COMMAND, f"data_dir={shared_data}", "seed=1", "model.max_sequence_length=600", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    states = _load(tmp_path / "outputs" / RUN, "scenario_state.json")["request_states"]
+    states = _load(run_folder(tmp_path / "outputs"), "scenario_state.json")["request_states"]
     assert [s["instance"]["id"] for s in states] != ids
     # A 600-token window cannot hold every 5-shot prompt: examples are dropped, and the stats say so.
-    stats = {s["name"]: s for s in _load(tmp_path / "outputs" / RUN, "stats.json")}
+    stats = {s["name"]: s for s in _load(run_folder(tmp_path / "outputs"), "stats.json")}
     assert stats["num_train_instances"]["mean"] < 5.0
     assert max(s["num_prompt_tokens"] for s in states) <= 600 - 5
 
@@ -131,13 +130,13 @@ def test_failed_requests_are_reported_and_retried_on_rerun(tmp_path, shared_data
     assert completed.returncode == 1
     output = completed.stdout + completed.stderr
     assert "requests failed (first: ClientError: upstream unavailable)" in output and "Traceback" not in output
-    manifest = _load(tmp_path / "outputs" / RUN, "manifest.json")
+    manifest = _load(run_folder(tmp_path / "outputs"), "manifest.json")
     failed = manifest["num_failed_requests"]
     assert 0 < failed < 20
     outage.unlink()
     completed = run_cli(*overrides, cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    manifest = _load(tmp_path / "outputs" / RUN, "manifest.json")
+    manifest = _load(run_folder(tmp_path / "outputs"), "manifest.json")
     assert (manifest["num_model_calls"], manifest["num_cache_hits"], manifest["num_failed_requests"]) == (
         failed,
         20 - failed,

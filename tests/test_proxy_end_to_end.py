@@ -4,12 +4,11 @@ import json
 
 import pytest
 import requests
-from conftest import run_cli
+from conftest import run_cli, run_folder
 from proxy_helpers import free_port, proxy_process, write_models
 
 ADMIN_KEY = "admin-key-e2e-51c2"
 COMMAND = ("scenario=boolq", "adaptation=5shot", "model=simple", "max_eval_instances=20")
-RUN = "runs/default/boolq_5shot_simple--deterministic"
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,7 @@ def proxy(tmp_path_factory):
 
 
 def _outputs(folder):
-    run_dir = folder / "outputs" / RUN
+    run_dir = run_folder(folder / "outputs")
     states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
     stats = [s for s in json.loads((run_dir / "stats.json").read_text()) if s["name"] != "inference_runtime"]
     return states, stats, run_dir

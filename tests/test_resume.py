@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, TESTS
+from conftest import REPO, TESTS, run_folder
 from counting_client import request_hash
 
 THREADS = 2
@@ -116,8 +116,9 @@ def test_killed_run_resumes_without_paying_twice(tmp_path, shared_data):
         assert len(in_flight) <= THREADS
         repeated_allowed += len(in_flight & set(asked_after))
         print(f"kill {index}: {calls_before} calls, {len(held)} committed, {len(in_flight)} answered in flight")
-    run_dir = Path("runs/default/boolq_5shot_simple--deterministic")
-    states = json.loads((resumed_dir / run_dir / "scenario_state.json").read_text())["request_states"]
+    run_dir = run_folder(resumed_dir)
+    reference_run = run_folder(reference_dir)
+    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
     assert {request_hash(state["request"]) for state in states} == set(all_calls)
     assert len(all_calls) == REQUESTS + repeated_allowed
     # The kills landed mid-run: each of the last three came after new calls, and work was left for the rerun.
@@ -125,10 +126,10 @@ def test_killed_run_resumes_without_paying_twice(tmp_path, shared_data):
     assert all(later > earlier for earlier, later in zip(counts[1:], counts[2:], strict=False)) and counts[-1] < len(
         all_calls
     ), counts
-    manifest = json.loads((resumed_dir / run_dir / "manifest.json").read_text())
+    manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["num_requests"] == REQUESTS and manifest["num_failed_requests"] == 0
     assert manifest["num_model_calls"] + manifest["num_cache_hits"] == REQUESTS
     for name in ("stats.json", "per_instance_stats.json"):
-        assert (resumed_dir / run_dir / name).read_bytes() == (reference_dir / run_dir / name).read_bytes(), name
+        assert (run_dir / name).read_bytes() == (reference_run / name).read_bytes(), name
     summary = json.loads((resumed_dir / "runs" / "default" / "summary.json").read_text())
     assert [(run["run_name"], run["status"]) for run in summary["runs"]] == [(run_dir.name, "complete")]

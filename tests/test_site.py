@@ -73,8 +73,8 @@ def build_site(output_dir: Path, site_dir: Path) -> subprocess.CompletedProcess:
 def built(tmp_path_factory, shared_data):
     workdir = tmp_path_factory.mktemp("site")
     common = ("scenario=boolq", f"max_eval_instances={INSTANCES}", "execution.progress=false")
-    for overrides in RUNS.values():
-        completed = run_cli(*common, *overrides, f"data_dir={shared_data}", cwd=workdir)
+    for run_name, overrides in RUNS.items():
+        completed = run_cli(*common, *overrides, f"run_name={run_name}", f"data_dir={shared_data}", cwd=workdir)
         assert completed.returncode == 0, completed.stderr
     data = _hostile_data(workdir / "hostile_data", shared_data)
     completed = run_cli(
@@ -82,6 +82,7 @@ def built(tmp_path_factory, shared_data):
         "adaptation=5shot",
         "model=simple",
         "model.name=simple/hostile-examples",
+        f"run_name={HOSTILE_RUN}",
         f"data_dir={data}",
         cwd=workdir,
     )

@@ -5,10 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TESTS, run_cli
+from conftest import TESTS, run_cli, run_folder
 
 SUITE = Path("outputs/runs/default")
-RUN_0SHOT, RUN_5SHOT = "boolq_0shot_simple--deterministic", "boolq_5shot_simple--deterministic"
 SMALL = ("model=simple", "max_eval_instances=12", "execution.progress=false")
 
 
@@ -17,7 +16,12 @@ def _load(path: Path):
 
 
 def _statuses(workdir: Path) -> dict[str, str]:
-    return {run["run_name"]: run["status"] for run in _load(workdir / SUITE / "summary.json")["runs"]}
+    """Status by adaptation (the runs of these sweeps differ in adaptation only)."""
+    return {run["adaptation"]: run["status"] for run in _load(workdir / SUITE / "summary.json")["runs"]}
+
+
+def _run(workdir: Path, adaptation: str) -> Path:
+    return run_folder(workdir / "outputs", adaptation=adaptation)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +35,13 @@ def swept(tmp_path_factory, shared_data):
 
 def test_sweep_runs_every_combination_into_one_suite_with_a_summary(swept):
     workdir, completed = swept
-    for run_name in (RUN_0SHOT, RUN_5SHOT):
+    names = [_run(workdir, adaptation).name for adaptation in ("0shot", "5shot")]
+    for run_name in names:
         assert (workdir / SUITE / run_name / "manifest.json").is_file()
     summary = _load(workdir / SUITE / "summary.json")
     assert summary["suite"] == "default" and summary["counts"] == {"complete": 2, "partial": 0, "failed": 0}
     by_name = {run["run_name"]: run for run in summary["runs"]}
-    assert sorted(by_name) == [RUN_0SHOT, RUN_5SHOT]
+    assert sorted(by_name) == sorted(names)
     for run_name, run in by_name.items():
         stats = {(s["name"], s["split"]): s for s in _load(workdir / SUITE / run_name / "stats.json")}
         assert run["stats"]["valid"]["exact_match"]["mean"] == stats[("exact_match", "valid")]["mean"]
@@ -48,7 +53,7 @@ def test_sweep_runs_every_combination_into_one_suite_with_a_summary(swept):
 
 def test_rerun_skips_complete_runs_and_force_redoes_them(swept, shared_data):
     workdir, _ = swept
-    manifest = workdir / SUITE / RUN_5SHOT / "manifest.json"
+    manifest = _run(workdir, "5shot") / "manifest.json"
     before = manifest.read_bytes()
     completed = run_cli("-m", "adaptation=0shot,5shot", *SMALL, f"data_dir={shared_data}", cwd=workdir)
     assert completed.returncode == 0, completed.stderr
@@ -59,16 +64,20 @@ def test_rerun_skips_complete_runs_and_force_redoes_them(swept, shared_data):
     assert "already complete" not in completed.stdout
     redone = _load(manifest)
     assert (redone["num_model_calls"], redone["num_cache_hits"]) == (0, 12)  # redone from the cache
-    assert _statuses(workdir) == {RUN_0SHOT: "complete", RUN_5SHOT: "complete"}
+    assert _statuses(workdir) == {"0shot": "complete", "5shot": "complete"}
 
 
-def test_a_changed_spec_runs_again(swept, shared_data):
+def test_a_changed_spec_runs_again_in_its_own_folder(swept, shared_data):
     workdir, _ = swept
+    before = sorted(path.name for path in (workdir / SUITE).iterdir())
     completed = run_cli("adaptation=0shot", *SMALL, f"data_dir={shared_data}", "max_eval_instances=14", cwd=workdir)
     assert completed.returncode == 0, completed.stderr
     assert "already complete" not in completed.stdout
-    manifest = _load(workdir / SUITE / RUN_0SHOT / "manifest.json")
+    (new,) = set(path.name for path in (workdir / SUITE).iterdir()) - set(before)
+    assert "max_eval_instances=14" in new
+    manifest = _load(workdir / SUITE / new / "manifest.json")
     assert (manifest["num_requests"], manifest["num_cache_hits"]) == (14, 12)
+    assert _load(_run(workdir, "5shot") / "manifest.json")["num_requests"] == 12  # the others are untouched
 
 
 def test_a_failing_job_is_one_line_and_does_not_stop_the_others(tmp_path, shared_data):
@@ -77,16 +86,16 @@ def test_a_failing_job_is_one_line_and_does_not_stop_the_others(tmp_path, shared
         "-m", search_path, "model=unreachable,simple", *SMALL[1:], f"data_dir={shared_data}", cwd=tmp_path
     )
     assert completed.returncode == 1
-    failed_line = "FAILED boolq_5shot_test--unreachable: The model server at http://127.0.0.1:9 cannot be reached"
-    assert failed_line in completed.stderr and completed.stderr.count("FAILED ") == 1
     assert "Traceback" not in completed.stderr + completed.stdout
     summary = _load(tmp_path / SUITE / "summary.json")
     assert summary["counts"] == {"complete": 1, "partial": 0, "failed": 1}
     failed = next(run for run in summary["runs"] if run["status"] == "failed")
+    assert failed["run_name"].startswith("boolq_5shot_test--unreachable_")
+    failed_line = f"FAILED {failed['run_name']}: The model server at http://127.0.0.1:9 cannot be reached"
+    assert failed_line in completed.stderr and completed.stderr.count("FAILED ") == 1
     assert failed["error"].startswith("The model server at http://127.0.0.1:9 cannot be reached")
-    assert (
-        _load(tmp_path / SUITE / RUN_5SHOT / "manifest.json")["num_failed_requests"] == 0
-    )  # the other job ran to the end
+    simple = run_folder(tmp_path / "outputs", model="simple/deterministic")
+    assert _load(simple / "manifest.json")["num_failed_requests"] == 0  # the other job ran to the end
 
 
 def test_a_run_with_failed_requests_is_partial(tmp_path, shared_data):
@@ -99,7 +108,7 @@ def test_a_run_with_failed_requests_is_partial(tmp_path, shared_data):
     )
     completed = run_cli("-m", "adaptation=5shot", *SMALL, *client, f"data_dir={shared_data}", cwd=tmp_path)
     assert completed.returncode == 1
-    assert f"FAILED {RUN_5SHOT}: " in completed.stderr and "requests failed" in completed.stderr
+    assert f"FAILED {_run(tmp_path, '5shot').name}: " in completed.stderr and "requests failed" in completed.stderr
     run = _load(tmp_path / SUITE / "summary.json")["runs"][0]
     assert run["status"] == "partial" and "requests failed (first: ClientError: upstream unavailable)" in run["error"]
     failed = run["num_failed_requests"]
@@ -129,8 +138,8 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path, shared_data):
     )
     assert completed.returncode == 0, completed.stderr
     assert "Joblib.Parallel(n_jobs=2" in completed.stdout + completed.stderr
-    assert _statuses(tmp_path) == {RUN_0SHOT: "complete", RUN_5SHOT: "complete"}
-    pids = {_load(tmp_path / SUITE / name / "status.json")["pid"] for name in (RUN_0SHOT, RUN_5SHOT)}
+    assert _statuses(tmp_path) == {"0shot": "complete", "5shot": "complete"}
+    pids = {_load(_run(tmp_path, adaptation) / "status.json")["pid"] for adaptation in ("0shot", "5shot")}
     assert len(pids) == 2  # two worker processes
     _no_lock_errors(tmp_path, completed)
 
@@ -147,8 +156,8 @@ def test_submitit_local_launcher_runs_each_job_as_its_own_process(tmp_path, shar
     )
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / SUITE / ".submitit").is_dir()
-    assert _statuses(tmp_path) == {RUN_0SHOT: "complete", RUN_5SHOT: "complete"}  # .submitit is not a run
-    pids = {_load(tmp_path / SUITE / name / "status.json")["pid"] for name in (RUN_0SHOT, RUN_5SHOT)}
+    assert _statuses(tmp_path) == {"0shot": "complete", "5shot": "complete"}  # .submitit is not a run
+    pids = {_load(_run(tmp_path, adaptation) / "status.json")["pid"] for adaptation in ("0shot", "5shot")}
     assert len(pids) == 2
     _no_lock_errors(tmp_path, completed)
 

@@ -47,7 +47,8 @@ def output_dir(config: MkDocsConfig) -> Path:
 
 
 def _main_metrics(config: MkDocsConfig) -> list[str]:
-    options: dict[str, Any] = (config.extra or {}).get("crfm_eval") or {}
+    extra: dict[str, Any] = dict(config.extra or {})
+    options: dict[str, Any] = extra.get("crfm_eval") or {}
     metrics = options.get("main_metrics") or list(DEFAULT_MAIN_METRICS)
     return [str(metric) for metric in metrics]
 

@@ -7,7 +7,7 @@ table of contents); everything with data in it is a raw HTML block built from es
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from crfm_eval.leaderboard import paths
 from crfm_eval.leaderboard.html import Cell, esc, fmt, link, mean_ci, number_attr, raw_block, table
@@ -92,9 +92,7 @@ def home_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext) 
 def _scenario_table(leaderboard: Leaderboard) -> str:
     rows = []
     for group in leaderboard.groups:
-        counts = sorted(
-            {row.cells[leaderboard.primary]["count"] for row in group.rows if row.cells.get(leaderboard.primary)}
-        )
+        counts = sorted({cell["count"] for row in group.rows if (cell := row.cells.get(leaderboard.primary))})
         rows.append(
             [
                 Cell(esc(group.scenario), group.scenario),
@@ -108,13 +106,17 @@ def _scenario_table(leaderboard: Leaderboard) -> str:
     return table(["scenario", "split", "runs", "models", "adaptations", "instances"], rows)
 
 
+def _yes_no(flag: Any) -> str:
+    return "unknown" if flag is None else ("yes" if flag else "no")
+
+
 def _versions_table(runs: list[Run]) -> str:
     """Distinct (package, commit, python) combinations, with how many runs each produced."""
     combos = Counter(
         (
             str(run.manifest.get("package_version")),
             str(run.manifest.get("git_commit") or "unknown"),
-            {True: "yes", False: "no"}.get(run.manifest.get("git_dirty"), "unknown"),
+            _yes_no(run.manifest.get("git_dirty")),
             str(run.manifest.get("python_version")),
         )
         for run in runs

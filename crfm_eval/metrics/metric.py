@@ -43,7 +43,8 @@ def compute_stats(
     metric: Metric, scenario_state: ScenarioState
 ) -> tuple[list[PerInstanceStats], list[Stat], list[Stat]]:
     """(per-instance values, stats, execution stats) of an executed scenario state."""
-    deterministic, execution = [], []
+    deterministic: list[PerInstanceStats] = []
+    execution: list[PerInstanceStats] = []
     for state in scenario_state.request_states:
         values = metric.evaluate(state)
         for target, keep in ((deterministic, False), (execution, True)):

@@ -16,6 +16,7 @@ from crfm_eval.models.clients.client import Client
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.in_flight import InFlight
 from crfm_eval.objects import create_object
+from crfm_eval.redaction import redact
 from crfm_eval.specs import ModelSpec
 from crfm_eval.states import Request, RequestResult
 
@@ -122,7 +123,8 @@ class LocalService(Service):
             result = client.make_request(request)
         except Exception as error:  # any client failure fails this request only, and is never cached
             log.debug("Request to %s failed", request.model, exc_info=True)
-            return RequestResult(success=False, error=f"{type(error).__name__}: {error}")
+            # Redacted: a provider's error may quote the key it was sent (it is written to scenario_state).
+            return RequestResult(success=False, error=redact(f"{type(error).__name__}: {error}"))
         finally:
             with self._lock:
                 self.num_model_calls += 1

@@ -10,14 +10,13 @@ Measured with `python bench/cache_concurrency.py` (sqlitedict 2.1.0, SQLite in W
   once, without waiting, when another process has the file open: several jobs opening a fresh cache
   together fail now and then (measured: about 1 open in 6 with 4 processes).
 
-So a file is prepared (WAL, table) once, by one process at a time, under an exclusive `flock` on
-a sidecar `.lock` file; every handle then opens an already-WAL file, in the same journal mode, and
+So a file is prepared (WAL, table) once, by one process at a time, under an exclusive lock on a
+sidecar `.lock` file (the `filelock` library: flock on POSIX, LockFileEx on Windows); every handle then opens an already-WAL file, in the same journal mode, and
 waits for locks up to LOCK_WAIT_SECONDS; a lock error that still gets through is retried until
 GIVE_UP_SECONDS. WAL needs every process on one machine (shared memory): on a cluster, give each
 node its own `execution.cache_dir` or share one cache through the proxy, never over NFS.
 """
 
-import fcntl
 import logging
 import sqlite3
 import time
@@ -25,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
+
+from filelock import FileLock
 
 from crfm_eval.errors import UserError
 
@@ -44,13 +45,10 @@ GIVE_UP_SECONDS = 600.0
 
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock held by one process at a time (released if the process dies)."""
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """An exclusive lock held by one process at a time (the OS releases it if the process dies)."""
+    # A new FileLock object (own file handle) per call: threads of one process exclude each other too.
+    with FileLock(str(path)):
+        yield
 
 
 def prepare(path: Path, table: str) -> None:

@@ -1,15 +1,15 @@
-"""The models a proxy serves: every model config of a folder (by default the repo's conf/model)."""
+"""The models a proxy serves: every model config of a folder (by default the packaged conf/model)."""
 
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from crfm_eval.config_schema import mutable_twin
+from crfm_eval.config_schema import conf_dir, mutable_twin
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import from_jsonable
 from crfm_eval.specs import ModelSpec
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "conf" / "model"
+DEFAULT_MODELS_DIR = conf_dir() / "model"
 
 
 def load_model_specs(models_dir: Path) -> list[ModelSpec]:
@@ -21,7 +21,9 @@ def load_model_specs(models_dir: Path) -> list[ModelSpec]:
     for path in files:
         try:
             typed = OmegaConf.merge(OmegaConf.structured(mutable_twin(ModelSpec)), OmegaConf.load(path))
-            data = OmegaConf.to_container(OmegaConf.create({"model": typed}), resolve=True)["model"]
+            container = OmegaConf.to_container(OmegaConf.create({"model": typed}), resolve=True)
+            assert isinstance(container, dict)
+            data = container["model"]
         except Exception as error:  # OmegaConf's errors name the key and the problem
             raise UserError(f"{path} is not a valid model config ({error}).") from None
         specs.append(from_jsonable(ModelSpec, data))

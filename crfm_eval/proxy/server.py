@@ -101,8 +101,11 @@ def create_app(service: LocalService, accounts: Accounts) -> bottle.Bottle:
     def make_request() -> dict[str, Any]:
         data = _json_body()
         account = authenticated()
+        request_data = data.get("request")
+        if not isinstance(request_data, dict):
+            _fail(400, "'request' must be a JSON object (see /api/openapi.json)")
         try:
-            request = from_jsonable(Request, data.get("request"))
+            request = from_jsonable(Request, request_data)
         except (dacite.DaciteError, TypeError, ValueError) as error:
             _fail(400, f"'request' is not a valid request ({error})")
         spec = models.get(request.model)

@@ -15,7 +15,7 @@ from crfm_eval.proxy.remote_service import RemoteService
 from crfm_eval.runner.manifest import build_manifest
 from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
 from crfm_eval.runner.report import stats_table
-from crfm_eval.runner.resume import completed_stats, mark_incomplete
+from crfm_eval.runner.resume import check_same_run, completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
 from crfm_eval.specs import RunSpec
 from crfm_eval.states import ScenarioState, Stat
@@ -39,6 +39,7 @@ def run(run_spec: RunSpec) -> list[Stat]:
     """Evaluate one run and write its folder; returns its stats."""
     start = time.perf_counter()
     run_dir = run_dir_of(run_spec)
+    check_same_run(run_dir, run_spec)
     done = None if run_spec.force else completed_stats(run_dir, run_spec)
     if done is not None:
         log.info("%s is already complete, skipping (force=true runs it again).", run_dir)

@@ -15,6 +15,7 @@ from hydra.types import RunMode
 
 from crfm_eval.errors import UserError
 from crfm_eval.runner.outputs import run_dir_of
+from crfm_eval.runner.resume import check_same_run
 from crfm_eval.runner.runner import run
 from crfm_eval.specs import RunSpec
 from crfm_eval.sweeps.job_status import one_line, record_end, record_start
@@ -30,6 +31,7 @@ def in_sweep() -> bool:
 def run_job(run_spec: RunSpec) -> None:
     """Run `run_spec`; a UserError reaches the caller only outside a sweep."""
     run_dir = run_dir_of(run_spec)
+    check_same_run(run_dir, run_spec)  # before status.json claims the folder
     record_start(run_dir, run_spec)
     try:
         run(run_spec)

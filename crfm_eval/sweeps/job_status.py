@@ -1,4 +1,5 @@
-"""status.json: what the last job of a run folder did, for runs that leave no manifest behind.
+"""status.json: what the last job of a run folder did, for runs that leave no manifest behind, and
+which run the folder belongs to (`identity`, see `runner/resume.py`).
 
 It is written when a job starts and again when it ends, with the one-line error that ended it, if
 any. A job killed with `kill -9` leaves it without an end: the summary calls such a run partial.
@@ -12,6 +13,8 @@ from typing import Any, Optional
 
 from crfm_eval.errors import UserError
 from crfm_eval.json_io import read_json, write_json
+from crfm_eval.redaction import redact
+from crfm_eval.runner.identity import identity_settings
 from crfm_eval.specs import RunSpec
 
 STATUS_FILE = "status.json"
@@ -32,6 +35,8 @@ def record_start(run_dir: Path, run_spec: RunSpec) -> None:
             "started_at": time.time(),
             "ended_at": None,
             "error": None,
+            # The settings that can change a number: this folder now belongs to this run.
+            "identity": identity_settings(run_spec),
         },
     )
 
@@ -39,7 +44,7 @@ def record_start(run_dir: Path, run_spec: RunSpec) -> None:
 def record_end(run_dir: Path, error: Optional[str]) -> None:
     """The job is over; `error` is the one line that says why it failed, or None."""
     status = read_status(run_dir) or {}
-    status.update(ended_at=time.time(), error=error)
+    status.update(ended_at=time.time(), error=None if error is None else redact(error))
     write_json(run_dir / STATUS_FILE, status)
 
 

