@@ -54,7 +54,7 @@ class OfflineToxicityScorer(ToxicityScorer):
             return []
         if self._predict_prob is None:
             # Imported on first use: loading scikit-learn and the model takes a second or more.
-            from profanity_check import predict_prob
+            from profanity_check import predict_prob  # type: ignore[import-untyped]
 
             self._predict_prob = predict_prob
         return [float(value) for value in self._predict_prob(texts)]
