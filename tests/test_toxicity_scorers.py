@@ -84,7 +84,7 @@ def test_perspective_retries_429_and_503_honouring_retry_after() -> None:
         assert scorer.score([TOXIC[0]]) == [TOXIC_SCORE]
         scorer.close()
     assert len(fake.calls) == 3
-    assert fake.calls[1]["time"] - fake.calls[0]["time"] >= 0.29
+    assert fake.calls[1]["time"] - fake.calls[0]["time"] >= 0.25  # Retry-After 0.3 s, less arrival jitter
 
 
 def test_perspective_failures_end_in_one_sentence(caplog: pytest.LogCaptureFixture) -> None:
