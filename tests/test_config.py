@@ -76,7 +76,7 @@ def test_bad_override_fails_with_one_message_and_no_traceback(tmp_path, override
 def test_help_lists_groups_and_options(tmp_path):
     completed = run_cli("--help", cwd=tmp_path)
     assert completed.returncode == 0
-    groups = ("adaptation: 0shot, 5shot", "execution: local", "metric: basic", "scenario: boolq")
+    groups = ("adaptation: 0shot, 5shot", "execution: local", "metric: basic", "scenario: bbq, boolq")
     for line in (*groups, "model: gemma-3-270m, gpt-4o-mini, jamba-mini, openai-compatible, simple, smollm2-135m"):
         assert line in completed.stdout
 

@@ -73,8 +73,9 @@ class CachedScorer(ToxicityScorer):
         return self._identity
 
     def _key(self, text: str) -> str:
+        # ASCII escapes: any text a model wrote (even a lone surrogate) makes a key sqlite can store.
         content = {"scorer": self._identity, "text": text}
-        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     def score(self, texts: list[str]) -> list[Optional[float]]:
         if self._cache is None:
