@@ -1,5 +1,5 @@
 """A small HTTP server on 127.0.0.1 for provider APIs out of reach: it records each request and
-answers from a script (status, headers, JSON body), the last answer repeating."""
+answers from a script (status, headers, JSON body or raw bytes), the last answer repeating."""
 
 import http.server
 import json
@@ -30,7 +30,7 @@ class Script:
 
 @contextmanager
 def scripted_server(script: Script, body_for: Callable[[Recorded, Any], Any] | None = None) -> Iterator[str]:
-    """Serve `script`; `body_for(request, scripted body)` may build the answer from the request."""
+    """Serve `script`; `body_for(request, None)` builds the answer of a 200 scripted with no body."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -39,9 +39,9 @@ def scripted_server(script: Script, body_for: Callable[[Recorded, Any], Any] | N
             recorded = Recorded("POST", self.path, dict(self.headers), json.loads(raw or b"null"), time.monotonic())
             status, headers, body = script.answer_for(len(script.seen))
             script.seen.append(recorded)
-            if body_for is not None and status == 200:
+            if body_for is not None and status == 200 and body is None:
                 body = body_for(recorded, body)
-            payload = json.dumps(body).encode()
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

@@ -65,6 +65,14 @@ def test_502_is_retried_a_bounded_number_of_times_then_fails():
     assert len(script.seen) == 3
 
 
+@pytest.mark.parametrize("garbage", [b"<html>502 Bad Gateway</html>", b"", {"choices": "none"}, {"id": "x"}])
+def test_a_200_with_a_body_that_is_not_an_answer_is_retried(garbage):
+    script = Script([(200, {}, garbage), (200, {}, None)])
+    with scripted_server(script, chat_body) as url:
+        result = client_for(url, max_retries=2).make_request(REQUEST)
+    assert result.completions[0].text == " Yes 0" and len(script.seen) == 2
+
+
 def test_401_is_not_retried():
     script = Script([(401, {}, {"detail": "bad key"})])
     with scripted_server(script, chat_body) as url:

@@ -134,6 +134,40 @@ def test_persistent_5xx_fails_after_bounded_retries_and_is_not_cached(tmp_path):
     assert len(script.seen) == 2 * 3  # each request: one try and two retries, no cache hit
 
 
+GARBAGE = [
+    b"<html>502 Bad Gateway</html>",
+    b"",
+    b'{"choices": [{"text": ',
+    {"choices": "none"},
+    {"id": "x"},
+    {"choices": [{"text": 5, "index": 0, "finish_reason": "stop"}]},
+    {"choices": [{"index": 0}]},
+]
+
+
+@pytest.mark.parametrize("garbage", GARBAGE)
+def test_a_200_with_a_body_that_is_not_an_answer_is_retried(garbage):
+    """Before, these failed unretried, or (a number or no text) became a 'successful' completion."""
+    script = Script([(200, {}, garbage), (200, {}, COMPLETION_BODY)])
+    with scripted_server(script) as url:
+        result = OpenAIClient(model="m", base_url=url + "/v1", max_retries=2).make_request(REQUEST)
+    assert result.completions[0].text == " five" and len(script.seen) == 2
+
+
+def test_garbage_that_persists_fails_the_request_and_is_not_cached(tmp_path):
+    script = Script([(200, {}, {"choices": [{"text": None, "index": 0}]})])
+    with scripted_server(script) as url:
+        spec = ModelSpec(
+            name="garbage",
+            client="crfm_eval.models.clients.openai_client.OpenAIClient",
+            args={"model": "m", "base_url": url + "/v1", "max_retries": 1},
+        )
+        service = LocalService([spec], tmp_path)
+        failed = service.make_request(dataclasses.replace(REQUEST, model="garbage"))
+        service.close()
+    assert not failed.success and "MalformedResponse" in failed.error and len(script.seen) == 2
+
+
 def test_missing_key_names_the_variable(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UserError, match="set OPENAI_API_KEY or openai_api_key in credentials.yaml"):

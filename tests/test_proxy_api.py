@@ -1,22 +1,29 @@
-"""The proxy's HTTP API against a real cheroot server on 127.0.0.1: status codes, accounts, quotas."""
+"""The proxy's HTTP API against the real server (`python -m crfm_eval.proxy`, 2 worker processes) on
+127.0.0.1: status codes, accounts, quotas."""
 
 import json
-import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import bottle
 import pytest
 import requests
-from proxy_helpers import proxy_in_thread, write_models
+from proxy_helpers import proxy_process, simple_proxy, write_models
 
-from crfm_eval.proxy.server import MAX_BODY_BYTES, OPENAPI_FILE, create_app
+from crfm_eval.proxy.limits import LIMITS
+from crfm_eval.proxy.server import OPENAPI_FILE, create_app
 
 ADMIN_KEY = "admin-key-for-tests-7f3a"
 
 
-@pytest.fixture()
-def proxy(tmp_path):
-    with proxy_in_thread(tmp_path / "proxy", write_models(tmp_path / "models"), ADMIN_KEY) as url:
+@pytest.fixture(scope="module")
+def proxy_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("proxy")
+
+
+@pytest.fixture(scope="module")
+def proxy(proxy_folder):
+    """One server for the module (each test uses its own accounts and prompts)."""
+    with simple_proxy(proxy_folder, ADMIN_KEY, workers=2) as url:
         yield url
 
 
@@ -45,9 +52,9 @@ def test_general_info_lists_models_with_groups(proxy):
 
 
 def test_request_then_cached(proxy):
-    first = call(proxy, "POST", "/api/request", ADMIN_KEY, request_body())
+    first = call(proxy, "POST", "/api/request", ADMIN_KEY, request_body(prompt="Q: b\nA: yes\n\nQ: b\nA:"))
     assert first.status_code == 200 and first.json()["completions"][0]["text"] == " yes\n"
-    second = call(proxy, "POST", "/api/request", ADMIN_KEY, request_body())
+    second = call(proxy, "POST", "/api/request", ADMIN_KEY, request_body(prompt="Q: b\nA: yes\n\nQ: b\nA:"))
     assert second.json()["cached"] is True and first.json()["cached"] is False
 
 
@@ -61,7 +68,7 @@ def test_request_then_cached(proxy):
         (ADMIN_KEY, {"request": {"model": "simple/deterministic", "prompt": "x", "temperature": "hot"}}, None, 400),
         (ADMIN_KEY, {"request": {"model": "simple/deterministic", "prompt": "x", "surprise": 1}}, None, 400),
         (ADMIN_KEY, request_body(model="gpt-9"), None, 404),
-        (ADMIN_KEY, request_body(prompt="x" * (MAX_BODY_BYTES + 10)), None, 413),
+        (ADMIN_KEY, request_body(prompt="x" * (LIMITS.max_body_bytes + 10)), None, 413),
     ],
 )
 def test_status_codes(proxy, key, body, raw, status):
@@ -88,11 +95,14 @@ def test_quota_counts_only_model_calls(proxy):
     assert call(proxy, "POST", "/api/request", key, request_body(prompt="one")).json()["cached"]  # free
     assert call(proxy, "POST", "/api/request", key, request_body(prompt="two")).status_code == 200
     refused = call(proxy, "POST", "/api/request", key, request_body(prompt="three"))
-    assert refused.status_code == 403 and "total quota of model group 'test'" in refused.json()["error"]
+    assert refused.status_code == 403 and "total quota of 2 requests for model group 'test'" in refused.json()["error"]
     assert call(proxy, "POST", "/api/request", key, request_body(prompt="two")).status_code == 200  # cached: allowed
     account = call(proxy, "GET", "/api/account", key).json()
-    assert account["usage"] == {"test": {"daily": 2, "monthly": 2, "total": 2}}
-    assert account["quotas"] == {"test": {"total": 2}}
+    # Each call: a one-word prompt and a one-word answer of the simple model (whitespace-delimited tokens).
+    assert account["usage"] == {
+        "test": {"requests": {"daily": 2, "monthly": 2, "total": 2}, "tokens": {"daily": 4, "monthly": 4, "total": 4}}
+    }
+    assert account["quotas"] == {"test": {"requests": {"total": 2}}}  # given in the earlier form
 
 
 def test_quota_holds_under_concurrent_clients(proxy):
@@ -101,18 +111,18 @@ def test_quota_holds_under_concurrent_clients(proxy):
     with ThreadPoolExecutor(32) as pool:
         statuses = list(pool.map(lambda body: call(proxy, "POST", "/api/request", key, body).status_code, bodies))
     assert statuses.count(200) == 10 and statuses.count(403) == 22
-    assert call(proxy, "GET", "/api/account", key).json()["usage"]["slow"]["daily"] == 10
+    assert call(proxy, "GET", "/api/account", key).json()["usage"]["slow"]["requests"]["daily"] == 10
 
 
 def test_admin_manages_accounts_and_others_cannot(proxy):
     key = new_account(proxy, "carol")
     assert call(proxy, "POST", "/api/account", key, {"username": "eve"}).status_code == 403
     assert call(proxy, "GET", "/api/account?username=admin", key).status_code == 403
-    assert call(proxy, "POST", "/api/account", ADMIN_KEY, {"username": "carol"}).status_code == 400  # exists
+    assert call(proxy, "POST", "/api/account", ADMIN_KEY, {"username": "carol"}).status_code == 409  # exists
     bad = call(proxy, "PUT", "/api/account", ADMIN_KEY, {"username": "carol", "quotas": {"test": {"weekly": 3}}})
     assert bad.status_code == 400
     updated = call(proxy, "PUT", "/api/account", ADMIN_KEY, {"username": "carol", "quotas": {"*": {"daily": 5}}})
-    assert updated.status_code == 200 and updated.json()["quotas"] == {"*": {"daily": 5}}
+    assert updated.status_code == 200 and updated.json()["quotas"] == {"*": {"requests": {"daily": 5}}}
     assert call(proxy, "GET", "/api/account?username=carol", ADMIN_KEY).json()["username"] == "carol"
     assert call(proxy, "PUT", "/api/account", ADMIN_KEY, {"username": "nobody"}).status_code == 404
     assert call(proxy, "DELETE", "/api/account", ADMIN_KEY, {"username": "admin"}).status_code == 400
@@ -123,7 +133,7 @@ def test_admin_manages_accounts_and_others_cannot(proxy):
 
 def test_key_rotation(proxy):
     old = new_account(proxy, "dave")
-    rotated = call(proxy, "PUT", "/api/account/api_key", old)
+    rotated = call(proxy, "PUT", "/api/account/api_key", old, {"username": "dave"})
     assert rotated.status_code == 200
     new = rotated.json()["api_key"]
     assert new != old
@@ -134,8 +144,7 @@ def test_key_rotation(proxy):
     assert call(proxy, "GET", "/api/account", by_admin).status_code == 200
 
 
-def test_keys_appear_in_no_other_response_or_log(proxy, caplog, tmp_path):
-    caplog.set_level(logging.DEBUG)
+def test_keys_appear_in_no_other_response_or_log(proxy, proxy_folder):
     key = new_account(proxy, "frank")
     texts = [
         call(proxy, "GET", "/api/account", key).text,
@@ -144,10 +153,12 @@ def test_keys_appear_in_no_other_response_or_log(proxy, caplog, tmp_path):
         call(proxy, "POST", "/api/request", "wrong-" + key, request_body()).text,
         call(proxy, "GET", "/api/general_info").text,
     ]
+    server_log = (proxy_folder / "proxy.log").read_text()  # gunicorn's log and the access log
+    assert '"GET /api/account HTTP/1.1" 200' in server_log and " - frank [" in server_log
     for secret in (key, ADMIN_KEY):
         assert all(secret not in text for text in texts)
-        assert secret not in caplog.text
-    stored = (tmp_path / "proxy" / "accounts.sqlite").read_bytes()
+        assert secret not in server_log
+    stored = (proxy_folder / "base" / "accounts.sqlite").read_bytes()
     assert key.encode() not in stored and ADMIN_KEY.encode() not in stored
 
 
@@ -208,7 +219,7 @@ def proxy_with_broken_upstreams(tmp_path):
         f"args:\n  model: m\n  base_url: http://127.0.0.1:{silent.getsockname()[1]}/v1\n  timeout_seconds: 1\n"
         "  max_retries: 0\ngroup: test\n"
     )
-    with proxy_in_thread(tmp_path / "proxy", models, ADMIN_KEY) as url:
+    with proxy_process(tmp_path / "base", models, ADMIN_KEY, tmp_path / "proxy.log") as url:
         yield url
     silent.close()
 
@@ -221,6 +232,7 @@ def test_upstream_failure_is_502_and_timeout_504_and_neither_is_charged(proxy_wi
     assert "upstream unavailable" in failed.json()["error"] and failed.json()["result"]["success"] is False
     timed_out = call(url, "POST", "/api/request", key, request_body(model="silent"))
     assert timed_out.status_code == 504 and "UpstreamTimeout" in timed_out.json()["error"]
-    assert call(url, "GET", "/api/account", key).json()["usage"].get("test", {}).get("total", 0) == 0
+    usage = call(url, "GET", "/api/account", key).json()["usage"]["test"]
+    assert usage["requests"]["total"] == 0 and usage["tokens"]["total"] == 0
     again = call(url, "POST", "/api/request", key, request_body(model="failing"))
     assert again.status_code == 502  # not cached: asked again

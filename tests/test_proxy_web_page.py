@@ -3,7 +3,7 @@ and whether they came from the cache; a completion that is HTML stays text."""
 
 import pytest
 from browser import start_chromium
-from proxy_helpers import proxy_in_thread, write_models
+from proxy_helpers import simple_proxy
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ADMIN_KEY = "admin-key-web-page-44d1"
@@ -14,7 +14,7 @@ PROMPT = f"Q: x\nA: {HOSTILE}\n\nQ: x\nA:"
 
 @pytest.fixture()
 def page(tmp_path):
-    with proxy_in_thread(tmp_path / "proxy", write_models(tmp_path / "models"), ADMIN_KEY) as url:
+    with simple_proxy(tmp_path, ADMIN_KEY) as url:
         driver = start_chromium(tmp_path / "profile")
         try:
             driver.get(url + "/")

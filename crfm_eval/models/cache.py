@@ -1,33 +1,58 @@
-"""The persistent request cache: a sqlitedict file per model, keyed by everything that changes the answer.
+"""The persistent request cache: a sqlite file per model, keyed by everything that changes the answer.
 
 The key is canonical JSON (sorted keys, no spaces) of the model's name, the client's identity
 (class and whatever its `cache_identity` names, e.g. a base URL) and every field of the Request:
 the full prompt, every decoding parameter, the number of completions, the seed and the sample tag.
 Only successful results are stored, and each is committed before `put` returns, so a killed run
 never pays twice for a finished request.
+
+The file keeps sqlitedict's layout (table `requests`, columns `key TEXT PRIMARY KEY, value BLOB`,
+the value as JSON text), so caches written by earlier versions, or by sqlitedict itself, read the
+same. It is not read through sqlitedict, though: sqlitedict funnels every statement of a handle
+through one writer thread, which keeps the first exception it meets and raises it again in
+*whichever caller touches the handle next*. One request whose text cannot be stored then failed
+other, unrelated requests (the proxy's issue 15: 80 of 240 normal requests failed beside 1 in 5
+bad ones). Here every thread has its own connection and every error reaches only the caller whose
+statement caused it.
 """
 
 import dataclasses
 import json
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from sqlitedict import SqliteDict
-
-from crfm_eval.models.shared_sqlite import JOURNAL_MODE, LOCK_WAIT_SECONDS, prepare, retry_while_locked
+from crfm_eval.models.shared_sqlite import LOCK_WAIT_SECONDS, prepare, retry_while_locked
 from crfm_eval.states import Request
 
 TABLE = "requests"
+_SELECT = f'SELECT value FROM "{TABLE}" WHERE key = ?'
+_REPLACE = f'REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)'  # the statement sqlitedict runs
+
+
+def _json_text(content: Any, sort_keys: bool) -> str:
+    """Compact JSON with text kept as it is (UTF-8 in the file). Text that UTF-8 cannot hold (a lone
+    surrogate such as '\\ud800', which JSON input may carry) is written with \\u escapes instead:
+    still the same JSON value, and such a key could never have been stored before, so no existing
+    key changes."""
+    text = json.dumps(content, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(content, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=True)
+    return text
+
+
+_REQUEST_FIELDS = tuple(field.name for field in dataclasses.fields(Request))
 
 
 def cache_key(model: str, client_identity: dict[str, Any], request: Request) -> str:
-    content = {"model": model, "client": client_identity, "request": dataclasses.asdict(request)}
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # The Request's fields as dataclasses.asdict gives them (they are plain values and a list of
+    # strings), without its recursive deep copy: the key is computed for every request, cached or not.
+    fields = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+    content = {"model": model, "client": client_identity, "request": fields}
+    return _json_text(content, sort_keys=True)
 
 
 class RequestCache:
@@ -37,35 +62,49 @@ class RequestCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         retry_while_locked(lambda: prepare(path, TABLE), path)
-        self._db = retry_while_locked(self._open, path)
-        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # threads of one process take turns rather than poll sqlite's lock
 
-    def _open(self) -> SqliteDict:
-        db = SqliteDict(
-            str(self.path),
-            tablename=TABLE,
-            journal_mode=JOURNAL_MODE,
-            autocommit=False,
-            encode=_encode,
-            decode=json.loads,
-            outer_stack=False,
-        )
-        db.conn.select_one(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
-        return db
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite connections are cheap; sharing one would share its errors)."""
+        connection: Optional[sqlite3.Connection] = getattr(self._local, "connection", None)
+        if connection is None:
+            # Autocommit: each REPLACE is its own transaction, durable when execute() returns. The
+            # file is already in WAL mode (prepare), which readers and writers of every process share.
+            connection = sqlite3.connect(
+                str(self.path), timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+            with self._connections_lock:
+                self._connections.append(connection)
+            self._local.connection = connection
+        return connection
 
     def get(self, key: str) -> Optional[dict[str, Any]]:
-        return retry_while_locked(lambda: self._db.get(key), self.path)
+        text = self.get_text(key)
+        return None if text is None else json.loads(text)
+
+    def get_text(self, key: str) -> Optional[str]:
+        """The stored JSON text, as stored (a server can answer with it without decoding it)."""
+        row = retry_while_locked(lambda: self._connection().execute(_SELECT, (key,)).fetchone(), self.path)
+        if row is None:
+            return None
+        return row[0] if isinstance(row[0], str) else bytes(row[0]).decode("utf-8")
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        text = _json_text(value, sort_keys=False)
         with self._write_lock:
-            retry_while_locked(lambda: self._put(key, value), self.path)
-
-    def _put(self, key: str, value: dict[str, Any]) -> None:
-        self._db[key] = value
-        self._db.commit(blocking=True)
+            retry_while_locked(lambda: self._connection().execute(_REPLACE, (key, text)), self.path)
 
     def __len__(self) -> int:
-        return len(self._db)
+        return retry_while_locked(
+            lambda: self._connection().execute(f'SELECT COUNT(*) FROM "{TABLE}"').fetchone()[0], self.path
+        )
 
     def close(self) -> None:
-        self._db.close()
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,10 +1,11 @@
-"""`python -m crfm_eval.proxy`: the model proxy, its web page and API, on a multi-threaded WSGI server.
+"""`python -m crfm_eval.proxy`: the model proxy, its web page and API, served by gunicorn.
 
     python -m crfm_eval.proxy [--host 127.0.0.1] [--port 1959] [--base-dir proxy] [--models-dir conf/model]
+                              [--workers 1] [--threads 32] [--access-log -]
 
 The base dir holds the accounts (accounts.sqlite), the request cache (cache/) and the provider keys
-(credentials.yaml, optional). On first start with no account, an admin account is created with
-the key in $CRFM_EVAL_ADMIN_KEY, or a generated key printed once.
+(credentials.yaml, optional); every worker process shares it. On first start with no account, an
+admin account is created with the key in $CRFM_EVAL_ADMIN_KEY, or a generated key printed once.
 """
 
 import argparse
@@ -13,14 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from cheroot import wsgi
-
 from crfm_eval.errors import UserError
-from crfm_eval.models.credentials import Credentials
-from crfm_eval.models.service import LocalService
+from crfm_eval.proxy.access_log import open_access_log
 from crfm_eval.proxy.accounts import Accounts
 from crfm_eval.proxy.model_configs import DEFAULT_MODELS_DIR, load_model_specs
-from crfm_eval.proxy.server import create_app
+from crfm_eval.proxy.serving import ServerSettings
 from crfm_eval.redaction import register_secret
 
 log = logging.getLogger("crfm_eval.proxy")
@@ -43,14 +41,15 @@ def ensure_admin(accounts: Accounts) -> None:
         print(f"Created the admin account; its API key (shown only now): {api_key}", file=sys.stderr, flush=True)
 
 
-def build_server(host: str, port: int, base_dir: Path, models_dir: Path, threads: int) -> wsgi.Server:
-    base_dir.mkdir(parents=True, exist_ok=True)
-    specs = load_model_specs(models_dir)
-    credentials = Credentials.load(base_dir / "credentials.yaml")
-    accounts = Accounts(base_dir / "accounts.sqlite")
-    ensure_admin(accounts)
-    service = LocalService(specs, base_dir / "cache", credentials)
-    return wsgi.Server((host, port), create_app(service, accounts), numthreads=threads, server_name="crfm_eval")
+def prepare(settings: ServerSettings) -> None:
+    """Checks and first-start work, once, before any worker starts: bad configs stop here."""
+    settings.base_dir.mkdir(parents=True, exist_ok=True)
+    load_model_specs(settings.models_dir)
+    accounts = Accounts(settings.base_dir / "accounts.sqlite")
+    try:
+        ensure_admin(accounts)
+    finally:
+        accounts.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,23 +58,42 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--base-dir", type=Path, default=Path("proxy"), help="accounts, cache and credentials")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help="model configs (conf/model)")
-    parser.add_argument("--threads", type=int, default=32, help="requests served at once")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (about one per core)")
+    parser.add_argument("--threads", type=int, default=32, help="requests each worker serves at once")
+    parser.add_argument(
+        "--access-log", default="-", help="'-' for standard error, a file to append to, or 'off' (default: -)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be at least 1")
+    settings = ServerSettings(
+        host=args.host,
+        port=args.port,
+        base_dir=args.base_dir,
+        models_dir=args.models_dir,
+        workers=args.workers,
+        threads=args.threads,
+    )
+    if sys.platform == "win32":
+        log.error("The proxy's server (gunicorn) runs on Linux and macOS; on Windows, run the proxy under WSL.")
+        sys.exit(1)
     try:
-        server = build_server(args.host, args.port, args.base_dir, args.models_dir, args.threads)
-    except UserError as error:
+        prepare(settings)
+        open_access_log(args.access_log)
+    except (UserError, OSError) as error:
         log.error("%s", error)
         sys.exit(1)
-    server.prepare()
-    host, port = server.bind_addr[:2]
-    log.info("Serving on http://%s:%d (web page at /, API under /api)", host, port)
-    try:
-        server.serve()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    log.info(
+        "Serving on http://%s:%d with %d worker(s) x %d threads (web page at /, API under /api)",
+        args.host,
+        args.port,
+        args.workers,
+        args.threads,
+    )
+    from crfm_eval.proxy.gunicorn_app import GunicornProxy  # POSIX only: imported to serve
+
+    GunicornProxy(settings).run()
 
 
 if __name__ == "__main__":

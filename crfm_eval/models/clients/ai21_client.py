@@ -2,8 +2,9 @@
 
 The prompt is sent as one user message; completions carry their text and finish reason (no
 logprobs). The SDK's own retries ignore Retry-After and 502/504, so they are off and
-`retrying.call_with_retries` retries 429, 5xx and timeouts instead (`max_retries` times), waiting
-at least what the server's Retry-After asks; a request that still fails is reported failed.
+`retrying.call_with_retries` retries 429, 5xx, timeouts and 200s whose body is not a valid response
+(response_checks.py) instead (`max_retries` times), waiting at least what the server's Retry-After
+asks; a request that still fails is reported failed.
 `api_host` points the SDK at another host speaking AI21's HTTP API (the tests' local server).
 """
 
@@ -18,6 +19,7 @@ from ai21.types import NOT_GIVEN
 from crfm_eval.errors import UserError
 from crfm_eval.models.clients.approximate_tokens import approximate_tokens
 from crfm_eval.models.clients.client import Client, ClientError, UpstreamTimeout
+from crfm_eval.models.clients.response_checks import MalformedResponse, checked, converted
 from crfm_eval.models.clients.retrying import RetryAfterMemory, call_with_retries
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.states import Completion, Request, RequestResult
@@ -60,32 +62,40 @@ class AI21Client(Client):
         if request.echo_prompt:
             raise ClientError("AI21's chat API cannot echo the prompt")
 
-        def create() -> Any:
-            return self._client.chat.completions.create(
-                model=self.model,
-                messages=[ChatMessage(role="user", content=request.prompt)],
-                max_tokens=request.max_tokens,
-                temperature=request.temperature,
-                top_p=request.top_p,
-                n=request.num_completions,
-                stop=request.stop_sequences or NOT_GIVEN,
-            )
+        source = self.api_host or AI21_URL
+
+        def create() -> RequestResult:
+            def ask() -> RequestResult:
+                response = self._client.chat.completions.create(
+                    model=self.model,
+                    messages=[ChatMessage(role="user", content=request.prompt)],
+                    max_tokens=request.max_tokens,
+                    temperature=request.temperature,
+                    top_p=request.top_p,
+                    n=request.num_completions,
+                    stop=request.stop_sequences or NOT_GIVEN,
+                )
+                completions = [
+                    Completion(choice.message.content or "", 0.0, [], choice.finish_reason)
+                    for choice in response.choices
+                ]
+                return RequestResult(success=True, completions=completions)
+
+            return checked(converted(ask, source), source)
 
         try:
-            response = call_with_retries(create, _retryable, lambda: self._retry_after.seconds, self.max_retries + 1)
+            return call_with_retries(create, _retryable, lambda: self._retry_after.seconds, self.max_retries + 1)
         except (ai21_errors.APITimeoutError, httpx.TimeoutException) as error:
-            raise UpstreamTimeout(f"{self.api_host or AI21_URL} did not answer in time") from error
+            raise UpstreamTimeout(f"{source} did not answer in time") from error
         except ai21_errors.AI21APIError as error:
-            raise ClientError(f"{error.status_code} from {self.api_host or AI21_URL}: {error.details}") from error
+            raise ClientError(f"{error.status_code} from {source}: {error.details}") from error
         except (ai21_errors.AI21Error, httpx.HTTPError) as error:
-            raise ClientError(f"{type(error).__name__} from {self.api_host or AI21_URL}: {error}") from error
-        completions = [
-            Completion(choice.message.content or "", 0.0, [], choice.finish_reason) for choice in response.choices
-        ]
-        return RequestResult(success=True, completions=completions)
+            raise ClientError(f"{type(error).__name__} from {source}: {error}") from error
 
 
 def _retryable(error: BaseException) -> bool:
+    if isinstance(error, MalformedResponse):
+        return True
     if isinstance(error, ai21_errors.AI21APIError):
         return error.status_code in (408, 429) or error.status_code >= 500
     return isinstance(error, (httpx.TimeoutException, httpx.TransportError))

@@ -4,7 +4,8 @@ the official `openai` SDK.
 `api: completions` sends the prompt as is (logprobs of generated tokens, `echo` for prompt logprobs);
 `api: chat` sends it as one user message. One prompt per call: some compatible servers fail on a
 list of prompts. The SDK retries 408/409/429/5xx and timeouts with exponential backoff, honouring
-Retry-After, up to `max_retries` times; a request that still fails is reported failed, not cached.
+Retry-After, up to `max_retries` times; a 200 whose body is not a valid response is retried as
+often (response_checks.py). A request that still fails is reported failed, not cached.
 """
 
 from typing import Any, Optional
@@ -14,6 +15,8 @@ import openai
 from crfm_eval.errors import UserError
 from crfm_eval.models.clients.approximate_tokens import approximate_tokens
 from crfm_eval.models.clients.client import Client, ClientError, UpstreamTimeout
+from crfm_eval.models.clients.response_checks import MalformedResponse, checked, converted
+from crfm_eval.models.clients.retrying import call_with_retries
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.states import Completion, Request, RequestResult, Token
 
@@ -39,7 +42,7 @@ class OpenAIClient(Client):
         key = (credentials or Credentials()).get("openai_api_key", "OPENAI_API_KEY")
         if not key and base_url is None:
             raise UserError("No OpenAI API key: set OPENAI_API_KEY or openai_api_key in credentials.yaml.")
-        self.model, self.api, self.base_url = model, api, base_url
+        self.model, self.api, self.base_url, self.max_retries = model, api, base_url, max_retries
         self._client = openai.OpenAI(
             api_key=key or "not-needed", base_url=base_url, timeout=timeout_seconds, max_retries=max_retries
         )
@@ -51,6 +54,15 @@ class OpenAIClient(Client):
         return approximate_tokens(text)
 
     def make_request(self, request: Request) -> RequestResult:
+        source = self.base_url or OPENAI_URL
+        return call_with_retries(
+            lambda: checked(converted(lambda: self._ask(request), source), source),
+            lambda error: isinstance(error, MalformedResponse),
+            lambda: None,
+            self.max_retries + 1,
+        )
+
+    def _ask(self, request: Request) -> RequestResult:
         top_k = min(request.top_k_per_token, MAX_TOP_LOGPROBS[self.api])
         common: dict[str, Any] = {
             "model": self.model,
