@@ -70,7 +70,7 @@ class MetricSpec(ObjectSpec):
     """How to score the results: a `Metric` subclass and its arguments."""
 
     name: str = MISSING
-    """Short name of this metric set, e.g. `basic`."""
+    """Short name of this metric set, e.g. `matching`."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,12 @@ class AdaptationSpec:
     """Short name used in run names, e.g. `5shot`."""
 
     method: str = "generation"
-    """Adaptation method; `generation` asks the model to write the answer."""
+    """How the model is asked (see crfm_eval/adaptation/methods.py): `generation` (the model writes
+    the answer), `multiple_choice_joint` (options listed with letters, the model writes a letter),
+    `multiple_choice_separate_original` (each option scored by its log-likelihood),
+    `multiple_choice_separate_calibrated` (the same, minus its log-likelihood after a neutral
+    context), `language_modeling` (the input's log-likelihood, in windows); or the class path of an
+    Adapter."""
 
     global_prefix: str = ""
     """Text at the very start of every prompt."""
@@ -96,13 +101,24 @@ class AdaptationSpec:
     """Text after each instance's input."""
 
     output_prefix: str = ""
-    """Text before each answer, e.g. `Answer: ` (right-stripped after the eval instance's input)."""
+    """Text before each answer, e.g. `Answer: ` (right-stripped after the eval instance's input; for
+    the separate methods its trailing whitespace starts the scored continuation, e.g. ` Yes`)."""
 
     output_suffix: str = "\n"
     """Text after each in-context example's answer."""
 
     instance_prefix: str = "\n"
     """Separator between the blocks of the prompt (instructions, each example, the eval instance)."""
+
+    reference_prefix: str = "A. "
+    """Joint multiple choice: text before each option; its first letter becomes B, C, ... for the next ones."""
+
+    reference_suffix: str = "\n"
+    """Joint multiple choice: text after each option."""
+
+    shuffle_references: bool = False
+    """Joint multiple choice: list the options in an order drawn with the run's seed (per instance)
+    rather than as the scenario gives them."""
 
     max_train_instances: int = field(default=5, metadata=at_least(0))
     """Number of in-context examples drawn from the train split (0 for zero-shot)."""
@@ -205,5 +221,7 @@ class RunSpec:
     scenario: ScenarioSpec = MISSING
     adaptation: AdaptationSpec = MISSING
     execution: ExecutionSpec = MISSING
-    metric: MetricSpec = MISSING
+    metric: dict[str, MetricSpec] = field(default_factory=dict)
+    """Metric sets added to the ones the adaptation method brings (which always run), by name:
+    `metric=[calibration]` or `+metric=calibration` on the command line."""
     model: ModelSpec = MISSING

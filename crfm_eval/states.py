@@ -55,6 +55,14 @@ class Request:
     """Sampling seed, for clients that accept one."""
     random: Optional[str] = None
     """Free tag that makes otherwise identical requests distinct (repeated sampling)."""
+    continuation: Optional[str] = None
+    """A log-likelihood request when set: the model scores this text after `prompt` and generates
+    nothing. The result's one completion holds exactly the continuation's tokens, each with its
+    log-probability given everything before it (see `models/clients/log_likelihood.py`)."""
+
+    @property
+    def is_log_likelihood(self) -> bool:
+        return self.continuation is not None
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,12 @@ class RequestState:
     """The eval instance's own text was cut to fit the context window."""
     num_prompt_tokens: int
     result: Optional[RequestResult] = None
+    reference_index: Optional[int] = None
+    """Multiple choice, separate methods: the reference this request scores."""
+    request_mode: Optional[str] = None
+    """Separate methods: `original` (after the prompt) or `calibration` (after a neutral context)."""
+    output_mapping: Optional[dict[str, str]] = None
+    """Joint multiple choice: option letter -> reference text, as listed in this prompt."""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from collections import Counter
 
 import pytest
 
-from crfm_eval.adaptation.adapter import GenerationAdapter
 from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
 from crfm_eval.adaptation.fitting import fit_prompt
+from crfm_eval.adaptation.generation import GenerationAdapter
+from crfm_eval.adaptation.methods import create_adapter
 from crfm_eval.adaptation.prompt import build_prompt
 from crfm_eval.errors import UserError
 from crfm_eval.models.clients.simple import SimpleClient
@@ -103,8 +104,8 @@ def test_adapter_never_shows_an_eval_instance_as_an_example(service):
 
 
 def test_adapter_rejects_bad_settings(service):
-    with pytest.raises(UserError, match="adaptation.method='multiple_choice'"):
-        GenerationAdapter(AdaptationSpec(name="x", method="multiple_choice"), SIMPLE, service, 0)
+    with pytest.raises(UserError, match="adaptation.method='multiple_choice' is not a known method; use one of: "):
+        create_adapter(AdaptationSpec(name="x", method="multiple_choice"), SIMPLE, service, 0)
     with pytest.raises(UserError, match="no instance in adaptation.eval_splits"):
         GenerationAdapter(AdaptationSpec(name="x"), SIMPLE, service, 0).adapt(POOL, None)
 

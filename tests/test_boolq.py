@@ -24,9 +24,11 @@ def boolq_instances(shared_data):
 def test_boolq_splits_sizes_and_labels(boolq_instances):
     by_split = Counter(instance.split for instance in boolq_instances)
     assert by_split == {"valid": 3270, "train": 1500}
-    valid_yes = sum(i.references[0].output == "Yes" for i in boolq_instances if i.split == "valid")
+    valid_yes = sum(i.first_correct_reference.output == "Yes" for i in boolq_instances if i.split == "valid")
     assert valid_yes == 2033  # SOURCE.md: answer=true in 2,033 dev lines
-    assert all(len(i.references) == 1 and i.references[0].is_correct for i in boolq_instances)
+    # Both answers are references (the false one first, as lm-eval lists them), exactly one correct.
+    assert all([r.output for r in i.references] == ["No", "Yes"] for i in boolq_instances)
+    assert all(sum(r.is_correct for r in i.references) == 1 for i in boolq_instances)
     assert len({i.id for i in boolq_instances}) == len(boolq_instances)
 
 
@@ -34,8 +36,10 @@ def test_boolq_input_is_helms_format(boolq_instances):
     first_dev = next(i for i in boolq_instances if i.split == "valid")
     assert first_dev.input.startswith("All biomass goes through at least some of these steps")
     assert first_dev.input.endswith("\nQuestion: Does ethanol take more energy make that produces?")
-    assert first_dev.references[0].output == "No"
+    assert first_dev.first_correct_reference.output == "No"
     assert boolq_input("P.", "is iOS free") == "P.\nQuestion: Is iOS free?"
+    # lm-evaluation-harness keeps the question as written.
+    assert boolq_input("P.", "is iOS free", capitalize=False) == "P.\nQuestion: is iOS free?"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -22,7 +22,7 @@ def test_default_composition_has_the_documented_top_level_keys():
     assert spec.seed == 0
     assert spec.scenario.name == "boolq"
     assert spec.scenario._target_ == "crfm_eval.scenarios.boolq.BoolQScenario"
-    assert spec.metric._target_ == "crfm_eval.metrics.basic.BasicMetric"
+    assert spec.metric == {}  # the adaptation method brings its own metric sets
     assert spec.model.name == "local/smollm2-135m-instruct-q4_1"  # the embedded model is the default
     assert spec.model.args["n_ctx"] == spec.model.max_sequence_length
     assert spec.run_name == "boolq_5shot_local--smollm2-135m-instruct-q4_1"
@@ -76,7 +76,11 @@ def test_bad_override_fails_with_one_message_and_no_traceback(tmp_path, override
 def test_help_lists_groups_and_options(tmp_path):
     completed = run_cli("--help", cwd=tmp_path)
     assert completed.returncode == 0
-    groups = ("adaptation: 0shot, 5shot", "execution: local", "metric: basic", "scenario: bbq, boolq")
+    groups = (
+        "adaptation: 0shot, 5shot, bbq, bbq_separate, continuation, language_modeling, lm_eval_boolq, mc_calibrated, mc_joint, mc_separate",
+        "execution: local",
+        "scenario: bbq, boolq",
+    )
     for line in (*groups, "model: gemma-3-270m, gpt-4o-mini, jamba-mini, openai-compatible, simple, smollm2-135m"):
         assert line in completed.stdout
 

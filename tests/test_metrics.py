@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from crfm_eval.metrics.basic import BasicMetric
+from crfm_eval.metrics.efficiency import EfficiencyMetric
+from crfm_eval.metrics.matching import MatchingMetric
 from crfm_eval.metrics.metric import compute_stats
 from crfm_eval.metrics.statistics import summarize
 from crfm_eval.metrics.text_matching import (
@@ -77,7 +78,9 @@ def test_values_are_averaged_over_trials_then_over_instances_per_split():
         _state("test-0", "test", 0, " No"),
         _state("test-0", "test", 1, None),
     ]
-    per_instance, stats, execution = compute_stats(BasicMetric(), ScenarioState(AdaptationSpec(name="x"), states))
+    per_instance, stats, execution = compute_stats(
+        [EfficiencyMetric(), MatchingMetric()], ScenarioState(AdaptationSpec(name="x"), states)
+    )
     assert len(per_instance) == 6
     exact = {(s.split, s.name): s for s in stats}
     assert exact[("valid", "exact_match")].count == 2 and exact[("valid", "exact_match")].mean == 0.75
@@ -85,3 +88,30 @@ def test_values_are_averaged_over_trials_then_over_instances_per_split():
     assert ("valid", "cached") not in exact and all("cached" not in p.values for p in per_instance)
     by_name = {(s.split, s.name): s for s in execution}
     assert by_name[("valid", "cached")].mean == 0.5 and by_name[("test", "request_failed")].mean == 0.5
+
+
+def test_expected_calibration_error_with_equal_mass_bins():
+    from crfm_eval.metrics.calibration import expected_calibration_error, reliability_bins
+
+    # 20 predictions, two at each confidence 0.1 ... 1.0, one right and one wrong: 10 equal-mass bins
+    # of two, each with accuracy 0.5, so ECE = mean |k/10 - 0.5| = (0.4+0.3+0.2+0.1+0+0.1+...+0.5)/10.
+    probabilities = [k / 10 for k in range(1, 11) for _ in range(2)]
+    correct = [1.0, 0.0] * 10
+    bins = reliability_bins(probabilities, correct)
+    assert [(round(b.confidence, 9), b.accuracy, b.count) for b in bins] == [(k / 10, 0.5, 2) for k in range(1, 11)]
+    assert expected_calibration_error(probabilities, correct, 10) == pytest.approx(0.25)
+    assert expected_calibration_error(probabilities, correct, 1) == pytest.approx(0.05)  # |0.55 - 0.5|
+
+
+def test_selective_accuracy_and_the_derived_calibration_stats():
+    from crfm_eval.metrics.calibration import CalibrationMetric
+
+    # The three most confident of 20 (the first floor(20/10) + 1, as HELM counts) are right, right, wrong.
+    per_instance = [{"max_prob": 1 - i / 40, "exact_match": float(i in (0, 1, 5, 6))} for i in range(20)]
+    per_instance.append({"exact_match": 1.0})  # no confidence (e.g. a generation instance): left out
+    stats = {s.name: s for s in CalibrationMetric().derive("valid", per_instance)}
+    assert stats["selective_acc@10"].mean == pytest.approx(2 / 3)
+    accuracies = [1, 1, 2 / 3, 2 / 4, 2 / 5, 3 / 6, 4 / 7] + [4 / n for n in range(8, 21)]
+    assert stats["selective_cov_acc_area"].mean == pytest.approx(sum(accuracies) / 20)
+    assert stats["ece_10_bin"].count == 20 and stats["ece_10_bin"].ci_low is None
+    assert CalibrationMetric().derive("valid", [{"exact_match": 1.0}]) == []

@@ -112,3 +112,23 @@ def test_demo_script_runs_against_a_local_proxy(proxy):
     # The simple model copies the answer of the most similar example: 'Is fire cold?' -> No.
     assert "Completion: ' No'" in completed.stdout and "usage:" in completed.stdout and "tokens" in completed.stdout
     assert key not in completed.stdout
+
+
+def test_log_likelihood_methods_through_the_proxy_equal_local(proxy, tmp_path, shared_data):
+    """Separate multiple choice (calibrated: two log-likelihood requests per option) and language
+    modeling give the same scores through the proxy as in-process."""
+    url, key, _ = proxy
+    for adaptation in ("mc_calibrated", "language_modeling"):
+        command = (f"adaptation={adaptation}", "model=simple", "max_eval_instances=10", f"data_dir={shared_data}")
+        outputs = []
+        for where, extra in (("local", ()), ("remote", ("execution=proxy", f"execution.url={url}"))):
+            folder = tmp_path / adaptation / where
+            folder.mkdir(parents=True)
+            completed = run_cli(*command, *extra, cwd=folder, extra_env={"CRFM_EVAL_API_KEY": key})
+            assert completed.returncode == 0, completed.stderr
+            run_dir = next((folder / "outputs" / "runs" / "default").glob("*/run_spec.json")).parent
+            states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+            stats = [s for s in json.loads((run_dir / "stats.json").read_text()) if s["name"] != "inference_runtime"]
+            outputs.append(([s["request"] for s in states], [s["result"]["completions"] for s in states], stats))
+        assert outputs[0] == outputs[1], adaptation
+        assert any(s["request"]["continuation"] for s in states)

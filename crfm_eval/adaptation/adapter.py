@@ -1,30 +1,47 @@
-"""The Adapter controller: a scenario's instances become a ScenarioState of requests."""
+"""The Adapter controller: a scenario's instances become a ScenarioState of requests.
+
+What every method shares lives here: which instances are evaluated (the eval splits, subsampled
+with the seed), the in-context examples of each train trial (seeded, class-balanced, never an
+eval instance, the same for every eval instance of a trial), the model's context window, and
+fitting a prompt into it. A method (one file each) only says which requests one eval instance
+becomes, and which metric sets score them.
+"""
 
 import logging
 import random
-from typing import Optional
+from abc import ABC, abstractmethod
+from typing import ClassVar, Optional
 
 from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
-from crfm_eval.adaptation.fitting import fit_prompt
+from crfm_eval.adaptation.fitting import FittedPrompt, fit_prompt
+from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
 from crfm_eval.models.service import Service
 from crfm_eval.scenarios.scenario import TRAIN_SPLIT
-from crfm_eval.specs import AdaptationSpec, ModelSpec
+from crfm_eval.specs import AdaptationSpec, MetricSpec, ModelSpec
 from crfm_eval.states import Instance, Request, RequestState, ScenarioState
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_METHODS = ("generation",)
+
+def metric_spec(name: str, class_path: str, **args: object) -> MetricSpec:
+    return MetricSpec(_target_=class_path, args=dict(args), name=name)
 
 
-class GenerationAdapter:
-    """Method `generation`: the model writes the answer after the output prefix."""
+EFFICIENCY = metric_spec("efficiency", "crfm_eval.metrics.efficiency.EfficiencyMetric")
+CALIBRATION = metric_spec("calibration", "crfm_eval.metrics.calibration.CalibrationMetric")
+
+
+class Adapter(ABC):
+    scores_text: ClassVar[bool] = False
+    """The method asks for the log-probability of given text, which not every model API gives."""
+
+    uses_in_context_examples: ClassVar[bool] = True
+
+    metric_specs: ClassVar[tuple[MetricSpec, ...]] = (EFFICIENCY,)
+    """The metric sets that come with the method (a run adds the ones its config names)."""
 
     def __init__(self, spec: AdaptationSpec, model_spec: ModelSpec, service: Service, seed: int) -> None:
-        if spec.method not in SUPPORTED_METHODS:
-            raise UserError(
-                f"adaptation.method={spec.method!r} is not supported; use one of: {', '.join(SUPPORTED_METHODS)}."
-            )
         if spec.num_train_trials < 1:
             raise UserError(f"adaptation.num_train_trials must be at least 1, not {spec.num_train_trials}.")
         self.spec = spec
@@ -44,6 +61,9 @@ class GenerationAdapter:
                 f"its splits are {splits}."
             )
         eval_instances = downsample(eval_instances, max_eval_instances, self.seed)
+        if not self.uses_in_context_examples:
+            states = [state for instance in eval_instances for state in self.request_states(instance, [], 0)]
+            return ScenarioState(self.spec, states)
         # Never show the model an eval instance as an example, even if a data set repeats one.
         eval_inputs = {instance.input for instance in eval_instances}
         pool = [i for i in instances if i.split == TRAIN_SPLIT and i.input not in eval_inputs]
@@ -53,28 +73,31 @@ class GenerationAdapter:
         for trial in range(self.spec.num_train_trials):
             rng = random.Random(f"{self.seed}/train_trial/{trial}")
             examples = sample_in_context_examples(pool, self.spec.max_train_instances, rng)
-            states += [self._request_state(instance, examples, trial) for instance in eval_instances]
+            for instance in eval_instances:
+                states += self.request_states(instance, examples, trial)
         return ScenarioState(self.spec, states)
 
-    def _request_state(self, instance: Instance, examples: list[Instance], trial: int) -> RequestState:
-        fitted = fit_prompt(
-            self.spec,
-            examples,
-            instance,
-            lambda text: self.service.tokenize(self.model_spec.name, text),
-            self.max_sequence_length,
+    @abstractmethod
+    def request_states(self, instance: Instance, examples: list[Instance], trial: int) -> list[RequestState]:
+        """The requests of one eval instance in one train trial, in the order they are best sent
+        (requests that share a prompt next to each other, so a local model reuses its KV cache)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.service.tokenize(self.model_spec.name, text)
+
+    def fit(
+        self,
+        examples: list[Instance],
+        instance: Instance,
+        prompt_format: PromptFormat = GENERATION_FORMAT,
+        reserved_tokens: Optional[int] = None,
+    ) -> FittedPrompt:
+        return fit_prompt(
+            self.spec, examples, instance, self.tokenize, self.max_sequence_length, prompt_format, reserved_tokens
         )
-        request = Request(
-            model=self.model_spec.name,
-            prompt=fitted.text,
-            temperature=self.spec.temperature,
-            max_tokens=self.spec.max_tokens,
-            stop_sequences=list(self.spec.stop_sequences),
-            num_completions=self.spec.num_outputs,
-            top_k_per_token=self.spec.top_k_per_token,
-            # A seed changes nothing in greedy decoding, so it stays out of the cache key there.
-            seed=self.seed if self.spec.temperature > 0 else None,
-        )
+
+    def base_state(self, instance: Instance, trial: int, fitted: FittedPrompt, request: Request) -> RequestState:
+        """A request state built from a fitted prompt (methods replace the fields they add)."""
         return RequestState(
             instance=instance,
             train_trial_index=trial,

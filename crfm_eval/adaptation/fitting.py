@@ -6,9 +6,9 @@ the input (for BoolQ, the question) next to the answer prefix.
 """
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
-from crfm_eval.adaptation.prompt import build_prompt
+from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat, build_prompt
 from crfm_eval.errors import UserError
 from crfm_eval.specs import AdaptationSpec
 from crfm_eval.states import Instance
@@ -30,15 +30,22 @@ def fit_prompt(
     eval_instance: Instance,
     tokenize: Tokenize,
     max_sequence_length: int,
+    prompt_format: PromptFormat = GENERATION_FORMAT,
+    reserved_tokens: Optional[int] = None,
 ) -> FittedPrompt:
-    budget = max_sequence_length - spec.max_tokens
+    """`reserved_tokens` (default adaptation.max_tokens) is the room kept after the prompt: the
+    generated tokens, or the longest continuation a log-likelihood request scores."""
+    reserved = spec.max_tokens if reserved_tokens is None else reserved_tokens
+    budget = max_sequence_length - reserved
     if budget <= 0:
         raise UserError(
             f"adaptation.max_tokens={spec.max_tokens} leaves no room for a prompt in a context of "
             f"{max_sequence_length} tokens; lower adaptation.max_tokens."
+            if reserved_tokens is None
+            else f"An answer of {reserved} tokens leaves no room for a prompt in a context of {max_sequence_length} tokens."
         )
     for kept in range(len(examples), -1, -1):
-        text = build_prompt(spec, examples[:kept], eval_instance)
+        text = build_prompt(spec, examples[:kept], eval_instance, prompt_format=prompt_format)
         num_tokens = len(tokenize(text))
         if num_tokens <= budget:
             return FittedPrompt(text, examples[:kept], num_tokens, truncated=False)
@@ -47,7 +54,7 @@ def fit_prompt(
     overflow = num_tokens - budget
     for extra in range(0, len(input_tokens) + 1, max(1, len(input_tokens) // 50)):
         shortened = "".join(input_tokens[min(len(input_tokens), overflow + extra) :])
-        text = build_prompt(spec, [], eval_instance, shortened)
+        text = build_prompt(spec, [], eval_instance, shortened, prompt_format)
         num_tokens = len(tokenize(text))
         if num_tokens <= budget:
             return FittedPrompt(text, [], num_tokens, truncated=True)

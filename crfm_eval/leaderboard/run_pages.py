@@ -13,6 +13,7 @@ from typing import Any, Iterator, Optional
 from crfm_eval.leaderboard import paths
 from crfm_eval.leaderboard.html import Cell, esc, fmt, json_text, key_values, pre, raw_block, table
 from crfm_eval.leaderboard.pages import SiteContext
+from crfm_eval.leaderboard.reliability import reliability_section
 from crfm_eval.leaderboard.runs import Run
 
 SPEC_GROUPS = ("scenario", "adaptation", "model", "execution", "metric")
@@ -58,6 +59,7 @@ def run_page(run: Run, primary: str, context: SiteContext) -> str:
             _stats_table(run),
         )
     )
+    parts.append(reliability_section(run))  # empty for a run without calibration stats
     parts.append("## Manifest\n")
     parts.append(raw_block(key_values(list(_flatten("", run.manifest)))))
     if page_count:

@@ -51,6 +51,10 @@ def cache_key(model: str, client_identity: dict[str, Any], request: Request) -> 
     # The Request's fields as dataclasses.asdict gives them (they are plain values and a list of
     # strings), without its recursive deep copy: the key is computed for every request, cached or not.
     fields = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+    if fields["continuation"] is None:
+        # A generation request keeps the key it had before log-likelihood requests existed, so
+        # existing caches stay valid; a (prompt, continuation) pair is a key of its own.
+        del fields["continuation"]
     content = {"model": model, "client": client_identity, "request": fields}
     return _json_text(content, sort_keys=True)
 

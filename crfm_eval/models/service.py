@@ -141,7 +141,7 @@ class LocalService(Service):
             return self._cache_hit(stored)
         start = time.perf_counter()
         try:
-            result = client.make_request(request)
+            result = client.log_likelihood(request) if request.is_log_likelihood else client.make_request(request)
         except Exception as error:  # any client failure fails this request only, and is never cached
             log.debug("Request to %s failed", request.model, exc_info=True)
             # Redacted: a provider's error may quote the key it was sent (it is written to scenario_state).

@@ -95,6 +95,16 @@ def parse_request(data: Any, models: dict[str, ModelSpec], limits: Limits) -> tu
         values["seed"] = _whole(data["seed"], "seed", *SEED_RANGE)
     if data.get("random") is not None:
         values["random"] = _text(data["random"], "random", limits.max_short_text_chars)
+    if data.get("continuation") is not None:
+        # A log-likelihood request: the continuation is scored after the prompt, so both share the window.
+        continuation = _text(data["continuation"], "continuation", limits.max_body_bytes)
+        if len(prompt) + len(continuation) > window * limits.max_prompt_chars_per_token:
+            refuse(
+                413,
+                f"request.prompt and request.continuation have {len(prompt) + len(continuation)} characters, more "
+                f"than {model}'s window of {window} tokens can hold",
+            )
+        values["continuation"] = continuation
     return Request(**values), spec
 
 

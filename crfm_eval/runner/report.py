@@ -4,6 +4,14 @@ from crfm_eval.states import Stat
 
 MAIN_STATS = (
     "exact_match",
+    "acc_norm",
+    "acc_norm_per_token",
+    "exact_match@2",
+    "ece_10_bin",
+    "selective_acc@10",
+    "logprob_per_token",
+    "perplexity",
+    "bits_per_byte",
     "quasi_exact_match",
     "prefix_exact_match",
     "quasi_prefix_exact_match",
@@ -12,6 +20,7 @@ MAIN_STATS = (
     "num_train_instances",
     "prompt_truncated",
     "inference_runtime",
+    "num_requests",
     "cached",
 )
 

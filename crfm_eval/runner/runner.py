@@ -4,20 +4,21 @@ import logging
 import time
 from pathlib import Path
 
-from crfm_eval.adaptation.adapter import GenerationAdapter
+from crfm_eval.adaptation.methods import check_model_supports, create_adapter
 from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor, failed_states
-from crfm_eval.metrics.metric import Metric, compute_stats
+from crfm_eval.metrics.metric import Metric, compute_stats, metric_info
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService, Service
 from crfm_eval.objects import create_object
 from crfm_eval.proxy.remote_service import RemoteService
 from crfm_eval.runner.manifest import build_manifest
+from crfm_eval.runner.metric_info import write_metric_info
 from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
 from crfm_eval.runner.report import stats_table
 from crfm_eval.runner.resume import check_same_run, completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
-from crfm_eval.specs import RunSpec
+from crfm_eval.specs import MetricSpec, RunSpec
 from crfm_eval.states import ScenarioState, Stat
 
 log = logging.getLogger(__name__)
@@ -44,23 +45,29 @@ def run(run_spec: RunSpec) -> list[Stat]:
     if done is not None:
         log.info("%s is already complete, skipping (force=true runs it again).", run_dir)
         return done
+    # An unknown method, or one the model's API cannot serve, stops here: before data or requests.
+    adapter_class = check_model_supports(run_spec.adaptation.method, run_spec.model)
+    metrics = [
+        create_object(spec._target_, spec.args, Metric, f"metric.{name}._target_")
+        for name, spec in metric_specs(adapter_class.metric_specs, run_spec.metric).items()
+    ]
     mark_incomplete(run_dir)
     scenario = create_object(run_spec.scenario._target_, run_spec.scenario.args, Scenario, "scenario._target_")
-    metric = create_object(run_spec.metric._target_, run_spec.metric.args, Metric, "metric._target_")
     instances = scenario.get_instances(Path(run_spec.data_dir))
     log.info("%s: %d instances", run_spec.scenario.name, len(instances))
 
     service = create_service(run_spec)
     try:
-        adapter = GenerationAdapter(run_spec.adaptation, run_spec.model, service, run_spec.seed)
+        adapter = create_adapter(run_spec.adaptation, run_spec.model, service, run_spec.seed)
         scenario_state = adapter.adapt(instances, run_spec.max_eval_instances)
         log.info("%d requests to %s", len(scenario_state.request_states), run_spec.model.name)
         scenario_state = Executor(run_spec.execution, service).execute(scenario_state)
     finally:
         service.close()
 
-    per_instance_stats, stats, execution_stats = compute_stats(metric, scenario_state)
+    per_instance_stats, stats, execution_stats = compute_stats(metrics, scenario_state)
     write_run_outputs(run_dir, run_spec, scenario_state, per_instance_stats, stats, execution_stats)
+    write_metric_info(run_dir, metric_info(metrics), {stat.name for stat in stats + execution_stats})
     failures = failed_states(scenario_state.request_states)
     write_manifest(run_dir, build_manifest(run_spec.seed, time.perf_counter() - start, _counts(scenario_state)))
     log.info("Results in %s\n%s", run_dir, stats_table(stats + execution_stats))
@@ -71,6 +78,15 @@ def run(run_spec: RunSpec) -> list[Stat]:
             "fix the cause and rerun the same command: finished requests come from the cache."
         )
     return stats
+
+
+def metric_specs(method_specs: tuple[MetricSpec, ...], added: dict[str, MetricSpec]) -> dict[str, MetricSpec]:
+    """The metric sets of a run by name: the method's, then the config's; a set the config names
+    like one of the method's replaces it (to change its arguments)."""
+    chosen = {spec.name: spec for spec in method_specs}
+    for name, spec in added.items():
+        chosen[name] = spec
+    return chosen
 
 
 def _counts(scenario_state: ScenarioState) -> dict[str, int]:

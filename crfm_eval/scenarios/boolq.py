@@ -27,14 +27,27 @@ SPLIT_FILES = {
 }
 
 
-def boolq_input(passage: str, question: str) -> str:
-    """HELM's BoolQ input: the passage, then the question with a capital first letter and a '?'."""
-    question = question.strip()
-    return f"{passage}\nQuestion: {question[:1].upper()}{question[1:]}?"
+def boolq_input(passage: str, question: str, capitalize: bool = True) -> str:
+    """HELM's BoolQ input: the passage, then the question with a capital first letter and a '?'
+    (lm-evaluation-harness keeps the question as written: `capitalize=False`)."""
+    question = question.strip() if capitalize else question
+    if capitalize:
+        question = question[:1].upper() + question[1:]
+    return f"{passage}\nQuestion: {question}?"
 
 
 class BoolQScenario(Scenario):
-    """Instances from BoolQ's train and dev files; dev is the `valid` split (test has no labels)."""
+    """Instances from BoolQ's train and dev files; dev is the `valid` split (test has no labels).
+
+    Each instance has both answers as references, the false one first (lm-eval's choice order),
+    the right one tagged correct.
+    """
+
+    def __init__(self, capitalize_question: bool = True, yes_text: str = "Yes", no_text: str = "No") -> None:
+        """`capitalize_question`: HELM's input (True) or lm-eval's question as written (False);
+        `yes_text` / `no_text`: the references' texts (lm-eval's are `yes` / `no`)."""
+        self.capitalize_question = capitalize_question
+        self.yes_text, self.no_text = yes_text, no_text
 
     def get_instances(self, data_dir: Path) -> list[Instance]:
         folder = data_dir / "boolq"
@@ -50,8 +63,10 @@ class BoolQScenario(Scenario):
                     ) from None
                 if not isinstance(answer, bool):
                     raise UserError(f"{path} line {line_number}: 'answer' must be true or false, not {answer!r}.")
-                reference = Reference("Yes" if answer else "No", [CORRECT_TAG])
-                instances.append(
-                    Instance(f"{split}-{line_number - 1}", boolq_input(passage, question), [reference], split)
-                )
+                references = [
+                    Reference(self.no_text, [] if answer else [CORRECT_TAG]),
+                    Reference(self.yes_text, [CORRECT_TAG] if answer else []),
+                ]
+                text = boolq_input(passage, question, self.capitalize_question)
+                instances.append(Instance(f"{split}-{line_number - 1}", text, references, split))
         return instances

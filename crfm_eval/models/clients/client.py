@@ -33,9 +33,21 @@ class Client(ABC):
         """The model's context window in tokens, when the client knows it."""
         return None
 
+    @classmethod
+    def scores_text(cls, args: dict[str, Any]) -> bool:
+        """Whether this client, built with `args`, can give the log-probability of a given text
+        (what the separate multiple-choice methods and language modeling ask). Read from the
+        class and the config alone, so a run can refuse a method before any request is sent."""
+        return False
+
     @abstractmethod
     def make_request(self, request: Request) -> RequestResult:
-        """Ask the model; raise ClientError when it cannot answer."""
+        """Ask the model to generate; raise ClientError when it cannot answer."""
+
+    def log_likelihood(self, request: Request) -> RequestResult:
+        """Score `request.continuation` after `request.prompt` (see log_likelihood.py): one
+        completion whose tokens are exactly the continuation's, each with its log-probability."""
+        raise ClientError(f"{type(self).__name__} cannot give the log-probability of a text")
 
     @abstractmethod
     def tokenize(self, text: str) -> list[str]:

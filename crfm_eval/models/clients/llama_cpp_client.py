@@ -5,6 +5,12 @@ greedy or seeded sampling, stop sequences, and the top-k logprobs of each genera
 `logits_all` (that would cost n_ctx x vocabulary floats and slow every prompt). Consecutive requests
 that share a prefix (the same in-context examples) reuse llama.cpp's KV cache for it. Prompt
 logprobs (echo_prompt) come from a second context with `logits_all`, created on first use.
+
+Log-likelihood requests (a continuation to score) run in the same context as generation: the
+longest prefix shared with the previous request stays in the KV cache, and only the positions
+whose logits are needed (the last context token and the continuation) are asked for logits, in
+chunks. The choices of one question share their prompt, so after the first choice each costs the
+evaluation of a few tokens (see bench/multiple_choice_prefix_reuse.py).
 """
 
 import codecs
@@ -23,6 +29,7 @@ import numpy as np
 from crfm_eval.errors import UserError
 from crfm_eval.models.clients.client import Client, ClientError
 from crfm_eval.models.clients.gguf_models import packaged_model_file
+from crfm_eval.models.clients.log_likelihood import continuation_completion, split_for_scoring
 from crfm_eval.models.clients.logprobs import choose_token, log_softmax, top_k
 from crfm_eval.states import Completion, Request, RequestResult, Token
 
@@ -115,6 +122,72 @@ class LlamaCppClient(Client):
         llm = self._model.llm
         return _token_texts([llm.detokenize([token_id]) for token_id in token_ids])
 
+    @classmethod
+    def scores_text(cls, args: dict[str, Any]) -> bool:
+        return True
+
+    def _prefix_token(self) -> int:
+        """The token an empty context stands for: BOS where the model uses one, else end-of-text
+        (lm-evaluation-harness's `prefix_token_id`), so that a document's first token is scored too."""
+        llm = self._model.llm
+        return llm.token_bos() if self.encode("") else llm.token_eos()
+
+    def log_likelihood(self, request: Request) -> RequestResult:
+        context, continuation = split_for_scoring(request)
+        context_ids = self.encode(context) if context else []
+        context_ids = context_ids or [self._prefix_token()]
+        continuation_ids = self._model.llm.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
+        ids = context_ids + continuation_ids
+        if len(ids) > self.n_ctx:
+            raise ClientError(
+                f"the context and continuation have {len(ids)} tokens; they exceed the context of {self.n_ctx}"
+            )
+        with self._model.lock:
+            start = time.perf_counter()
+            scored = self._score_continuation(ids, len(context_ids), request.top_k_per_token)
+            request_time = time.perf_counter() - start
+        texts = _token_texts([self._model.llm.detokenize([token_id]) for token_id in continuation_ids])
+        tokens = [Token(text, logprob, top) for text, (logprob, top) in zip(texts, scored, strict=True)]
+        return RequestResult(success=True, completions=[continuation_completion(tokens)], request_time=request_time)
+
+    def _shared_prefix_length(self, ids: list[int]) -> int:
+        """How many leading tokens of `ids` the KV cache already holds (from the previous request)."""
+        llm = self._model.llm
+        previous = llm.input_ids[: llm.n_tokens]
+        shared = min(len(previous), len(ids))
+        mismatches = np.flatnonzero(previous[:shared] != np.asarray(ids[:shared]))
+        return int(mismatches[0]) if mismatches.size else shared
+
+    def _score_continuation(self, ids: list[int], first: int, k: int) -> list[tuple[float, dict[str, float]]]:
+        """(logprob, top-k alternatives) of each token ids[first:], given the tokens before it."""
+        import llama_cpp
+
+        llm = self._model.llm
+        # llama.cpp keeps no logits of earlier positions: re-evaluate from the last context token on.
+        llm.n_tokens = min(self._shared_prefix_length(ids), first - 1)
+        if llm.n_tokens < first - 1:
+            llm.eval(ids[llm.n_tokens : first - 1])
+        llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+        # Rows for positions first-1 .. len-2 (row i predicts token i + 1); the last token is never input.
+        inputs = ids[first - 1 : len(ids) - 1]
+        scored: list[tuple[float, dict[str, float]]] = []
+        for offset in range(0, len(inputs), ECHO_CHUNK_ROWS):
+            chunk = inputs[offset : offset + ECHO_CHUNK_ROWS]
+            n_past = llm.n_tokens
+            llm._batch.set_batch(batch=chunk, n_past=n_past, logits_all=True)
+            llm._ctx.decode(llm._batch)
+            llm.input_ids[n_past : n_past + len(chunk)] = chunk
+            llm.n_tokens += len(chunk)
+            pointer = llama_cpp.llama_get_logits(llm.ctx)
+            logits = np.ctypeslib.as_array(
+                ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(len(chunk), llm.n_vocab())
+            )
+            for row_index, row in enumerate(log_softmax(logits)):
+                target = ids[first + offset + row_index]
+                alternatives = {self.decode([alt]): logprob for alt, logprob in top_k(row, k)}
+                scored.append((float(row[target]), alternatives))
+        return scored
+
     def make_request(self, request: Request) -> RequestResult:
         prompt_ids = self.encode(request.prompt)
         if len(prompt_ids) + request.max_tokens > self.n_ctx:
@@ -148,11 +221,7 @@ class LlamaCppClient(Client):
     def _evaluate_prompt(self, prompt_ids: list[int]) -> None:
         """Evaluate the prompt, reusing the KV cache of the longest prefix shared with the last one."""
         llm = self._model.llm
-        previous = llm.input_ids[: llm.n_tokens]
-        shared = min(len(previous), len(prompt_ids))
-        mismatches = np.flatnonzero(previous[:shared] != np.asarray(prompt_ids[:shared]))
-        if mismatches.size:
-            shared = int(mismatches[0])
+        shared = self._shared_prefix_length(prompt_ids)
         # At least the last prompt token is evaluated again: its logits are where generation starts.
         llm.n_tokens = min(shared, len(prompt_ids) - 1)
         llm.eval(prompt_ids[llm.n_tokens :])

@@ -6,15 +6,23 @@ the official `openai` SDK.
 list of prompts. The SDK retries 408/409/429/5xx and timeouts with exponential backoff, honouring
 Retry-After, up to `max_retries` times; a 200 whose body is not a valid response is retried as
 often (response_checks.py). A request that still fails is reported failed, not cached.
+
+Log-likelihood requests (completions only; chat APIs give no prompt logprobs) send context +
+continuation with `echo=true`, `logprobs` and `max_tokens=1`, as lm-evaluation-harness does:
+llama.cpp's server reads `max_tokens=0` as "no limit", and the one generated token is dropped. The
+continuation's tokens are the echoed tokens from its first character on (by `text_offset`); a
+server whose tokenizer merges the end of the context with the continuation is refused, since
+without the model's tokenizer here the two cannot be tokenized apart.
 """
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import openai
 
 from crfm_eval.errors import UserError
 from crfm_eval.models.clients.approximate_tokens import approximate_tokens
 from crfm_eval.models.clients.client import Client, ClientError, UpstreamTimeout
+from crfm_eval.models.clients.log_likelihood import continuation_completion, split_for_scoring
 from crfm_eval.models.clients.response_checks import MalformedResponse, checked, converted
 from crfm_eval.models.clients.retrying import call_with_retries
 from crfm_eval.models.credentials import Credentials
@@ -52,6 +60,67 @@ class OpenAIClient(Client):
 
     def tokenize(self, text: str) -> list[str]:
         return approximate_tokens(text)
+
+    @classmethod
+    def scores_text(cls, args: dict[str, Any]) -> bool:
+        return args.get("api", "completions") == "completions"
+
+    def log_likelihood(self, request: Request) -> RequestResult:
+        source = self.base_url or OPENAI_URL
+        return call_with_retries(
+            lambda: checked(converted(lambda: self._score(request), source), source),
+            lambda error: isinstance(error, MalformedResponse),
+            lambda: None,
+            self.max_retries + 1,
+        )
+
+    def _score(self, request: Request) -> RequestResult:
+        if self.api != "completions":
+            raise ClientError("log-likelihood requests need model.args.api=completions")
+        context, continuation = split_for_scoring(request)
+        if not context:
+            raise ClientError("an OpenAI-compatible server gives no logprob for the first token: give a context")
+        text = context + continuation
+        response = self._call(
+            lambda: self._client.completions.create(
+                model=self.model,
+                prompt=text,
+                echo=True,
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=max(1, min(request.top_k_per_token, MAX_TOP_LOGPROBS["completions"])),
+            )
+        )
+        logprobs = response.choices[0].logprobs
+        if logprobs is None or not logprobs.tokens or logprobs.text_offset is None:
+            raise ClientError(f"{self.base_url or OPENAI_URL} returned no prompt logprobs for echo=true")
+        tops = logprobs.top_logprobs or [None] * len(logprobs.tokens)
+        tokens = []
+        rows = zip(logprobs.tokens, logprobs.text_offset, logprobs.token_logprobs, tops, strict=False)
+        for piece, offset, logprob, alternatives in rows:
+            if offset >= len(text):
+                break  # the generated token
+            if offset < len(context):
+                if offset + len(piece) > len(context):
+                    raise ClientError(
+                        f"the server's tokenizer merges the end of the context with the continuation {continuation!r}"
+                    )
+                continue
+            if logprob is None:
+                raise ClientError(f"{self.base_url or OPENAI_URL} returned no logprob for the token {piece!r}")
+            top = dict(alternatives or {}) if request.top_k_per_token > 0 else {}
+            tokens.append(Token(piece, float(logprob), top))
+        return RequestResult(success=True, completions=[continuation_completion(tokens)])
+
+    def _call(self, create: Callable[[], Any]) -> Any:
+        try:
+            return create()
+        except openai.APITimeoutError as error:
+            raise UpstreamTimeout(str(error)) from error
+        except openai.APIStatusError as error:
+            raise ClientError(f"{error.status_code} from {self.base_url or OPENAI_URL}: {error.message}") from error
+        except openai.APIError as error:
+            raise ClientError(str(error)) from error
 
     def make_request(self, request: Request) -> RequestResult:
         source = self.base_url or OPENAI_URL

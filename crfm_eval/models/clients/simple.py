@@ -5,6 +5,11 @@ way is an in-context example; the model answers what the example whose text shar
 with the final block answered. With no example it repeats the first word of the final block. With
 temperature > 0 it picks among the examples with a generator seeded by the request, so repeated
 sampling differs while every run stays reproducible. Tokens are whitespace-delimited words.
+
+Log-likelihood requests get numbers a test can compute by hand, exact in binary floating point:
+each token of the continuation costs 0.5 per character when its text already occurs in the text
+before it (the context and the continuation's earlier tokens), else 1.0 per character. So
+" no" after "...Answer: no..." scores -1.5, and after "Answer:" alone -3.0.
 """
 
 import hashlib
@@ -12,8 +17,10 @@ import math
 import random
 import re
 import time
+from typing import Any
 
 from crfm_eval.models.clients.client import Client
+from crfm_eval.models.clients.log_likelihood import continuation_completion, split_for_scoring
 from crfm_eval.states import Completion, Request, RequestResult, Token
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -31,6 +38,21 @@ class SimpleClient(Client):
 
     def tokenize(self, text: str) -> list[str]:
         return _TOKEN.findall(text)
+
+    @classmethod
+    def scores_text(cls, args: dict[str, Any]) -> bool:
+        return True
+
+    def log_likelihood(self, request: Request) -> RequestResult:
+        if self.latency:
+            time.sleep(self.latency)
+        context, continuation = split_for_scoring(request)
+        tokens, before = [], context
+        for piece in self.tokenize(continuation):
+            logprob = -(0.5 if piece in before else 1.0) * len(piece)
+            tokens.append(Token(piece, logprob, {piece: logprob} if request.top_k_per_token > 0 else {}))
+            before += piece
+        return RequestResult(success=True, completions=[continuation_completion(tokens)])
 
     def make_request(self, request: Request) -> RequestResult:
         if self.latency:
