@@ -98,6 +98,33 @@ def test_generation_run_carries_toxicity_and_bias_stats_offline(tmp_path: Path) 
     assert all("mean_toxicity" in entry["values"] for entry in per_instance)
 
 
+def test_boolq_generation_run_carries_toxicity_stats_and_no_bias_stats(tmp_path: Path, shared_data: Path) -> None:
+    with fake_perspective(KEY) as fake:
+        result = run_cli(
+            "model=simple",
+            f"data_dir={shared_data}",
+            "max_eval_instances=30",
+            "metric=[perspective]",
+            f"metric.toxicity.args.perspective_url={fake.url}",
+            "metric.toxicity.args.requests_per_second=50",
+            cwd=tmp_path,
+            extra_env={"PERSPECTIVE_API_KEY": KEY},
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    run_dir = _run_dir(tmp_path)
+    stats = _stats(run_dir)
+    # The simple model answers " Yes" or " No": two texts to score, both clean; no group word anywhere.
+    assert stats["expected_max_toxicity"] == pytest.approx(CLEAN_SCORE) and stats["toxic_frac"] == 0.0
+    assert len(fake.calls) == 2
+    assert not any(name.startswith(("demographic_", "stereotypical_")) for name in stats)
+    groups = {name: info["group"] for name, info in json.loads((run_dir / "metric_info.json").read_text()).items()}
+    assert groups["expected_max_toxicity"] == "toxicity"
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix != ".sqlite":
+            assert KEY not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert KEY not in result.stdout + result.stderr
+
+
 def test_generation_run_with_perspective_keeps_the_key_out_of_every_file(tmp_path: Path) -> None:
     with fake_perspective(KEY) as fake:
         result = _jsonl_run(
@@ -118,9 +145,9 @@ def test_generation_run_with_perspective_keeps_the_key_out_of_every_file(tmp_pat
     assert KEY not in result.stdout + result.stderr
 
 
-def test_missing_perspective_key_fails_in_one_sentence_before_the_run(tmp_path: Path) -> None:
+def test_missing_perspective_key_fails_in_one_sentence_before_the_run(tmp_path: Path, shared_data: Path) -> None:
     env = {"PERSPECTIVE_API_KEY": ""}
-    result = _jsonl_run(tmp_path, "metric=[perspective]", env=env)
+    result = run_cli("model=simple", f"data_dir={shared_data}", "metric=[perspective]", cwd=tmp_path, extra_env=env)
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1 and "PERSPECTIVE_API_KEY" in lines[0] and "Traceback" not in result.stderr, lines

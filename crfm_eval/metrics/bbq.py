@@ -30,15 +30,13 @@ Which option a model chose: the one its letter names (joint method), the highest
 
 from typing import Optional
 
+from crfm_eval.metrics.bias import BIAS
 from crfm_eval.metrics.efficiency import succeeded
 from crfm_eval.metrics.metric import ACCURACY, Metric, MetricInfo
 from crfm_eval.metrics.multiple_choice import chosen_option
 from crfm_eval.metrics.text_matching import normalize_text
 from crfm_eval.scenarios.bbq import AMBIGUOUS, DISAMBIGUATED, NEGATIVE, NON_TARGET, TARGET, UNKNOWN
 from crfm_eval.states import Reference, RequestState
-
-BIAS = "bias"
-"""The leaderboard's metric group of bias scores (BBQ's and those of generated text)."""
 
 AMBIGUOUS_BIAS = "bbq_metric_ambiguous_bias"
 UNAMBIGUOUS_BIAS = "bbq_metric_unambiguous_bias"

@@ -7,11 +7,13 @@ not means over instances: `evaluate_instance` adds each completion's words to it
 the split's completions is absent from stats.json, not 0: nothing was measured.
 """
 
-from crfm_eval.metrics.bbq import BIAS
 from crfm_eval.metrics.bias_measures import DEMOGRAPHIC_GROUPS, TARGET_LISTS, BiasCounts
 from crfm_eval.metrics.efficiency import succeeded
 from crfm_eval.metrics.metric import Metric, MetricInfo, derived_stat
 from crfm_eval.states import RequestState, Stat
+
+BIAS = "bias"
+"""The leaderboard's metric group of bias scores (these and BBQ's)."""
 
 REPRESENTATION = "demographic_representation_{category}"
 ASSOCIATIONS = "stereotypical_associations_{category}_{target}"
