@@ -210,7 +210,8 @@ class RunSpec:
     that two spellings of one folder are one run)."""
 
     max_eval_instances: Optional[int] = field(default=None, metadata=at_least(1))
-    """Evaluate at most this many instances per eval split, drawn with `seed`; null for all."""
+    """Evaluate at most this many instances (of each sub-split, e.g. MMLU subject; a contrast set
+    counts as one), drawn with `seed`; null for all."""
 
     seed: int = field(default=0, metadata=at_least(0))
     """Seed of every random choice (eval subsample, in-context examples)."""

@@ -11,6 +11,12 @@ from crfm_eval.specs import AdaptationSpec
 
 CORRECT_TAG = "correct"
 
+MACRO_AVERAGE = "macro_average"
+"""The `sub_split` of a Stat that averages the means of a split's sub-splits (each sub-split counts once)."""
+CONSISTENCY = "consistency"
+"""The `sub_split` of a Stat over contrast sets: each set's worst value (1 for accuracy when every question
+of the set, the original and its perturbations, is right), averaged over the sets."""
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -32,6 +38,13 @@ class Instance:
     input: str
     references: list[Reference]
     split: str
+    sub_split: Optional[str] = None
+    """A named part of the split, e.g. an MMLU subject, or a contrast set's `original` and `perturbed`
+    questions. Stats are also reported per sub-split; in-context examples for an eval instance come from
+    the train instances of its sub-split when there are any; adaptation instructions may name it."""
+    contrast_set: Optional[str] = None
+    """Id of the contrast set the instance belongs to (the original instance's id, on the original and on
+    its perturbations): a set is evaluated whole or not at all, and its worst value gives `consistency`."""
 
     @property
     def first_correct_reference(self) -> Optional[Reference]:
@@ -135,6 +148,10 @@ class PerInstanceStats:
     split: str
     train_trial_index: int
     values: dict[str, float]
+    sub_split: Optional[str] = None
+    """The instance's sub-split (see `Instance.sub_split`)."""
+    contrast_set: Optional[str] = None
+    """The instance's contrast set (see `Instance.contrast_set`)."""
 
 
 @dataclass(frozen=True)
@@ -153,3 +170,6 @@ class Stat:
     ci_low: Optional[float]
     ci_high: Optional[float]
     """Bounds of the 95% confidence interval of the mean; null below two values."""
+    sub_split: Optional[str] = None
+    """Null for the whole split; else the sub-split the stat covers, or an aggregate over the sub-splits:
+    `macro_average` (count = number of sub-splits) or `consistency` (count = number of contrast sets)."""

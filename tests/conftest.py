@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from data_server import file_server, online  # noqa: F401 (fixtures: a local HTTP file server; downloads allowed)
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent

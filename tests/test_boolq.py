@@ -1,10 +1,7 @@
 """BoolQ from the real files, and the download path against a real HTTP server on 127.0.0.1."""
 
-import functools
 import hashlib
-import http.server
 import socket
-import threading
 import time
 from collections import Counter
 
@@ -40,27 +37,6 @@ def test_boolq_input_is_helms_format(boolq_instances):
     assert boolq_input("P.", "is iOS free") == "P.\nQuestion: Is iOS free?"
     # lm-evaluation-harness keeps the question as written.
     assert boolq_input("P.", "is iOS free", capitalize=False) == "P.\nQuestion: is iOS free?"
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-@pytest.fixture()
-def file_server(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture()
-def online(monkeypatch):
-    monkeypatch.delenv(download.OFFLINE_VARIABLE, raising=False)
 
 
 def _closed_port_url() -> str:

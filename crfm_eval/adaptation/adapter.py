@@ -8,11 +8,10 @@ becomes, and which metric sets score them.
 """
 
 import logging
-import random
 from abc import ABC, abstractmethod
 from typing import ClassVar, Optional
 
-from crfm_eval.adaptation.few_shot import downsample, sample_in_context_examples
+from crfm_eval.adaptation.few_shot import downsample, in_context_examples
 from crfm_eval.adaptation.fitting import FittedPrompt, fit_prompt
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
@@ -71,10 +70,9 @@ class Adapter(ABC):
             log.warning("Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances)
         states = []
         for trial in range(self.spec.num_train_trials):
-            rng = random.Random(f"{self.seed}/train_trial/{trial}")
-            examples = sample_in_context_examples(pool, self.spec.max_train_instances, rng)
+            examples = in_context_examples(pool, eval_instances, self.spec.max_train_instances, self.seed, trial)
             for instance in eval_instances:
-                states += self.request_states(instance, examples, trial)
+                states += self.request_states(instance, examples[instance.sub_split], trial)
         return ScenarioState(self.spec, states)
 
     @abstractmethod

@@ -7,6 +7,9 @@
 
 where <question> is <input_prefix><input><input_suffix>, followed for joint multiple choice by
 the options, each <reference_prefix with its letter><reference><reference_suffix>.
+
+The instructions may name `{sub_split}`: it becomes the eval instance's sub-split with underscores
+read as spaces, so one MMLU run says "... about abstract algebra." to each subject (HELM's wording).
 """
 
 from typing import Optional
@@ -14,6 +17,20 @@ from typing import Optional
 from crfm_eval.errors import UserError
 from crfm_eval.specs import AdaptationSpec
 from crfm_eval.states import Instance
+
+SUB_SPLIT_PLACEHOLDER = "{sub_split}"
+
+
+def instructions_for(spec: AdaptationSpec, eval_instance: Instance) -> str:
+    """The instructions with `{sub_split}` filled in for `eval_instance` (any other brace is literal)."""
+    if SUB_SPLIT_PLACEHOLDER not in spec.instructions:
+        return spec.instructions
+    if eval_instance.sub_split is None:
+        raise UserError(
+            f"adaptation.instructions names {SUB_SPLIT_PLACEHOLDER} but instance {eval_instance.id} has no sub-split; "
+            "remove it from the instructions or use a scenario whose instances have one (e.g. mmlu)."
+        )
+    return spec.instructions.replace(SUB_SPLIT_PLACEHOLDER, eval_instance.sub_split.replace("_", " "))
 
 
 class PromptFormat:
@@ -84,7 +101,8 @@ def build_prompt(
     prompt_format: PromptFormat = GENERATION_FORMAT,
 ) -> str:
     """The whole prompt; `eval_input` replaces the eval instance's input when it had to be truncated."""
-    blocks = [spec.instructions] if spec.instructions else []
+    instructions = instructions_for(spec, eval_instance)
+    blocks = [instructions] if instructions else []
     blocks += [example_block(spec, example, prompt_format) for example in examples]
     input_text = eval_instance.input if eval_input is None else eval_input
     blocks.append(eval_block(spec, eval_instance, input_text, prompt_format))

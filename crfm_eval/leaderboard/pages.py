@@ -15,6 +15,7 @@ from crfm_eval.leaderboard.plots import Point, interval_chart, shots_chart
 from crfm_eval.leaderboard.runs import Run, RunsFound
 from crfm_eval.leaderboard.significance import ALPHA
 from crfm_eval.leaderboard.tables import Group, Leaderboard, Row
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE
 
 RUN_COMMAND = "python -m crfm_eval scenario=boolq adaptation=5shot"
 WIDE = "---\nhide:\n  - toc\n---\n\n"
@@ -220,6 +221,7 @@ def leaderboard_page(found: RunsFound, leaderboard: Leaderboard, context: SiteCo
             raw_block(
                 f"<p>Split <code>{esc(group.split or '—')}</code>.</p>",
                 _group_table(group, leaderboard, context),
+                _parts_table(group, leaderboard.primary),
                 _group_chart(group, leaderboard.primary),
                 _pairwise_details(group),
             )
@@ -274,6 +276,28 @@ def _group_table(group: Group, leaderboard: Leaderboard, context: SiteContext) -
         rows.append(cells)
     headers = ["entry", *group.metrics, "instances", "win rate", f"not significantly different ({leaderboard.primary})"]
     return table(headers, rows, id=f"leaderboard-{paths.segment(group.scenario)}", data_scenario=group.scenario)
+
+
+def _parts_table(group: Group, metric: str) -> str:
+    """The primary metric on each part of the split (e.g. MMLU's subjects and their macro average), a row
+    per part and a column per entry; empty when the runs report no parts."""
+    if not group.parts:
+        return ""
+    rows = []
+    for part in group.parts:
+        cells = [Cell(esc(part), part)]
+        for row in group.rows:
+            stat = row.part_cells.get(part)
+            cells.append(Cell(stat_span(metric, stat), stat.get("mean") if stat else None))
+        rows.append(cells)
+    meanings = {
+        MACRO_AVERAGE: "<code>macro_average</code> is the mean of the parts' means (each part counts once)",
+        CONSISTENCY: "<code>consistency</code> the share of contrast sets whose every question is right",
+    }
+    said = [meaning for part, meaning in meanings.items() if part in group.parts]
+    intro = f"<p>{esc(metric)} on each part of the split{': ' + ', '.join(said) if said else ''}.</p>"
+    headers = ["part", *(row.entry for row in group.rows)]
+    return intro + table(headers, rows, id=f"parts-{paths.segment(group.scenario)}", data_scenario=group.scenario)
 
 
 def _point(stat: Optional[dict]) -> Optional[Point]:

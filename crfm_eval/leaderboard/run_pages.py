@@ -87,6 +87,7 @@ def _stats_table(run: Run) -> str:
                 [
                     Cell(f"<code>{esc(stat.get('name'))}</code>", str(stat.get("name"))),
                     Cell(esc(stat.get("split")), str(stat.get("split"))),
+                    Cell(esc(stat.get("sub_split") or "—"), str(stat.get("sub_split") or "")),
                     Cell(esc(kind), kind),
                     Cell(esc(stat.get("count")), stat.get("count")),
                     *(
@@ -95,7 +96,7 @@ def _stats_table(run: Run) -> str:
                     ),
                 ]
             )
-    headers = ["name", "split", "file", "count", "mean", "ci_low", "ci_high", "stddev", "min", "max", "sum"]
+    headers = ["name", "split", "part", "file", "count", "mean", "ci_low", "ci_high", "stddev", "min", "max", "sum"]
     return table(headers, rows, id="run-stats")
 
 

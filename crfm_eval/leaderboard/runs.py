@@ -63,19 +63,32 @@ class Run:
         """Identifies the run inside the site: `<suite>/<run_name>`."""
         return f"{self.suite}/{self.run_name}"
 
-    def stat(self, name: str, split: str) -> Optional[dict[str, Any]]:
-        """The stats.json (or execution_stats.json) entry of `name` on `split`, if any."""
+    def stat(self, name: str, split: str, sub_split: Optional[str] = None) -> Optional[dict[str, Any]]:
+        """The stats.json (or execution_stats.json) entry of `name` on `split` (the whole split, or
+        one of its parts: a sub-split, `macro_average`, `consistency`), if any."""
         for entry in (*self.stats, *self.execution_stats):
-            if entry.get("name") == name and entry.get("split") == split:
+            if entry.get("name") == name and entry.get("split") == split and entry.get("sub_split") == sub_split:
                 return entry
         return None
+
+    def sub_splits(self, name: str, split: str) -> list[str]:
+        """The parts of `split` that have a stat `name`, in stats.json's order."""
+        return [
+            str(entry["sub_split"])
+            for entry in self.stats
+            if entry.get("name") == name and entry.get("split") == split and entry.get("sub_split") is not None
+        ]
 
     def splits(self) -> list[str]:
         return sorted({str(entry.get("split")) for entry in self.stats})
 
     def main_split(self, metric: str) -> Optional[str]:
         """The split the leaderboard reports for `metric`: the first of SPLIT_PREFERENCE it has, else any."""
-        having = [entry["split"] for entry in self.stats if entry.get("name") == metric and entry.get("count")]
+        having = [
+            entry["split"]
+            for entry in self.stats
+            if entry.get("name") == metric and entry.get("count") and entry.get("sub_split") is None
+        ]
         for split in SPLIT_PREFERENCE:
             if split in having:
                 return split

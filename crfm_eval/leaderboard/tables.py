@@ -14,6 +14,9 @@ from typing import Any, Optional
 from crfm_eval.leaderboard.runs import SPLIT_PREFERENCE, Run
 from crfm_eval.leaderboard.significance import PairedTest, paired_test
 from crfm_eval.leaderboard.win_rate import scenario_win_rates, win_rates
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE
+
+AGGREGATE_PARTS = (MACRO_AVERAGE, CONSISTENCY)
 
 DEFAULT_MAIN_METRICS = ("exact_match", "quasi_exact_match")
 """The metrics of the leaderboard's columns; the first is the one win rates and plots use."""
@@ -31,6 +34,8 @@ class Row:
     win_rate: Optional[float] = None
     """Win rate across scenarios (the same for the entry in every group)."""
     scenario_win_rate: Optional[float] = None
+    part_cells: dict[str, Optional[dict[str, Any]]] = field(default_factory=dict)
+    """Part of the split (a sub-split, `macro_average`, `consistency`) -> its primary-metric stat."""
 
     def mean(self, metric: str) -> Optional[float]:
         cell = self.cells.get(metric)
@@ -47,6 +52,8 @@ class Group:
     rows: list[Row]
     tests: dict[str, dict[tuple[str, str], Optional[PairedTest]]] = field(default_factory=dict)
     """Metric -> (entry A, entry B) -> paired test of A against B (both orders are stored)."""
+    parts: list[str] = field(default_factory=list)
+    """The parts of the split the runs report (aggregates over parts first, then each part by name)."""
 
     def test(self, metric: str, a: str, b: str) -> Optional[PairedTest]:
         return self.tests.get(metric, {}).get((a, b))
@@ -96,6 +103,14 @@ def _group_split(runs: list[Run], metric: str) -> Optional[str]:
     return Counter(present).most_common(1)[0][0] if present else None
 
 
+def _parts(runs: list[Run], metric: str, split: Optional[str]) -> list[str]:
+    """Every part of `split` any run reports `metric` on: aggregates (e.g. `macro_average`) first."""
+    if split is None:
+        return []
+    parts = {part for run in runs for part in run.sub_splits(metric, split)}
+    return sorted(parts, key=lambda part: (part not in AGGREGATE_PARTS, part))
+
+
 def _sort_key(row: Row, metric: str) -> tuple[float, str]:
     mean = row.mean(metric)
     return (-(mean if mean is not None else float("-inf")), row.entry)
@@ -118,7 +133,9 @@ def build_leaderboard(runs: list[Run], metrics: tuple[str, ...] | list[str] = DE
             for run in scenario_runs
         ]
         rows.sort(key=lambda row: _sort_key(row, primary))
-        group = Group(scenario, split, metrics, rows)
+        group = Group(scenario, split, metrics, rows, parts=_parts(scenario_runs, primary, split))
+        for row in rows:
+            row.part_cells = {part: row.run.stat(primary, split, part) for part in group.parts} if split else {}
         if split is not None:
             for metric in metrics:
                 group.tests[metric] = _pairwise(rows, metric, split)

@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
+from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.metrics.statistics import summarize
 from crfm_eval.states import PerInstanceStats, RequestState, ScenarioState, Stat
 
@@ -106,7 +107,11 @@ def _aggregate(per_instance: list[PerInstanceStats], is_proportion: Callable[[st
 def compute_stats(
     metrics: list[Metric], scenario_state: ScenarioState
 ) -> tuple[list[PerInstanceStats], list[Stat], list[Stat]]:
-    """(per-instance values, stats, execution stats) of an executed scenario state."""
+    """(per-instance values, stats, execution stats) of an executed scenario state.
+
+    The stats are the whole-split ones, then those of the split's parts (sub-splits, their macro
+    average, contrast-set consistency; see breakdowns.py).
+    """
     execution_dependent = frozenset().union(*(metric.execution_dependent for metric in metrics))
 
     def is_proportion(name: str) -> bool:
@@ -123,13 +128,23 @@ def compute_stats(
         instance, trial = states[0].instance, states[0].train_trial_index
         for target, keep in ((deterministic, False), (execution, True)):
             selected = {k: v for k, v in values.items() if (k in execution_dependent) == keep}
-            target.append(PerInstanceStats(instance.id, instance.split, trial, selected))
+            target.append(
+                PerInstanceStats(
+                    instance.id,
+                    instance.split,
+                    trial,
+                    selected,
+                    sub_split=instance.sub_split,
+                    contrast_set=instance.contrast_set,
+                )
+            )
     stats = _aggregate(deterministic, is_proportion)
     for split in sorted({entry.split for entry in deterministic}):
         split_values = [entry.values for entry in deterministic if entry.split == split]
         for metric in metrics:
             stats += [stat for stat in metric.derive(split, split_values) if math.isfinite(stat.mean or 0.0)]
     stats.sort(key=lambda stat: (stat.split, stat.name))
+    stats += breakdown_stats(deterministic, is_proportion)
     return deterministic, stats, _aggregate(execution, is_proportion)
 
 

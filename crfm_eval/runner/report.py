@@ -1,6 +1,11 @@
-"""The short table of main stats printed at the end of a run."""
+"""The short table of main stats printed at the end of a run.
 
-from crfm_eval.states import Stat
+Stats of the whole split come first; of the parts of a split (sub-splits, their macro average,
+contrast-set consistency) only the headline stat is shown, so that 57 MMLU subjects stay readable,
+and the PART_STATS (BBQ's scores by category).
+"""
+
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE, Stat
 
 MAIN_STATS = (
     "exact_match",
@@ -34,18 +39,34 @@ MAIN_STATS = (
     "num_requests",
     "cached",
 )
+PART_STATS = frozenset(
+    {"bbq_accuracy_ambiguous", "bbq_accuracy_disambiguated", "bbq_metric_ambiguous_bias", "bbq_metric_unambiguous_bias"}
+)
 
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _part_order(stat: Stat) -> tuple[int, str]:
+    return (0 if stat.sub_split in (MACRO_AVERAGE, CONSISTENCY) else 1, str(stat.sub_split))
+
+
 def stats_table(stats: list[Stat]) -> str:
-    rows = [("split", "stat", "count", "mean", "95% CI")]
+    rows = [("split", "part", "stat", "count", "mean", "95% CI")]
     order = {name: index for index, name in enumerate(MAIN_STATS)}
-    for stat in sorted((s for s in stats if s.name in order), key=lambda s: (s.split, order[s.name])):
+    whole = [s for s in stats if s.name in order and s.sub_split is None]
+    parts = [s for s in stats if s.name in order and s.sub_split is not None]
+    headline = min((order[s.name] for s in parts), default=None)
+    shown = sorted(whole, key=lambda s: (s.split, order[s.name]))
+    shown += sorted(
+        (s for s in parts if order[s.name] == headline or s.name in PART_STATS),
+        key=lambda s: (s.split, *_part_order(s), order[s.name]),
+    )
+    for stat in shown:
         interval = f"[{_number(stat.ci_low)}, {_number(stat.ci_high)}]"
-        rows.append((stat.split, stat.name, str(stat.count), _number(stat.mean), interval))
+        part = stat.sub_split or "-"
+        rows.append((stat.split, part, stat.name, str(stat.count), _number(stat.mean), interval))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from crfm_eval.errors import UserError
+from crfm_eval.scenarios.boolq_contrast import ContrastSet, read_contrast_sets
 from crfm_eval.scenarios.download import DataFile, ensure_data_file, read_jsonl
 from crfm_eval.scenarios.scenario import TRAIN_SPLIT, VALID_SPLIT, Scenario
 from crfm_eval.states import CORRECT_TAG, Instance, Reference
@@ -36,21 +37,41 @@ def boolq_input(passage: str, question: str, capitalize: bool = True) -> str:
     return f"{passage}\nQuestion: {question}?"
 
 
+ORIGINAL = "original"
+PERTURBED = "perturbed"
+"""The sub-splits of a run with contrast sets."""
+
+
 class BoolQScenario(Scenario):
     """Instances from BoolQ's train and dev files; dev is the `valid` split (test has no labels).
 
     Each instance has both answers as references, the false one first (lm-eval's choice order),
     the right one tagged correct.
+
+    With `contrast_sets`, the valid split holds the dev questions that have a contrast set (sub-split
+    `original`) and their perturbations (sub-split `perturbed`), each tagged with its set, so that
+    the run reports accuracy on each and the consistency of the sets. `contrast_flipped_only` keeps
+    only the perturbations whose answer differs from the original's, as HELM does.
     """
 
-    def __init__(self, capitalize_question: bool = True, yes_text: str = "Yes", no_text: str = "No") -> None:
+    def __init__(
+        self,
+        capitalize_question: bool = True,
+        yes_text: str = "Yes",
+        no_text: str = "No",
+        contrast_sets: bool = False,
+        contrast_flipped_only: bool = False,
+    ) -> None:
         """`capitalize_question`: HELM's input (True) or lm-eval's question as written (False);
         `yes_text` / `no_text`: the references' texts (lm-eval's are `yes` / `no`)."""
         self.capitalize_question = capitalize_question
         self.yes_text, self.no_text = yes_text, no_text
+        self.contrast_sets = contrast_sets
+        self.contrast_flipped_only = contrast_flipped_only
 
     def get_instances(self, data_dir: Path) -> list[Instance]:
         folder = data_dir / "boolq"
+        contrast = read_contrast_sets(folder, self.contrast_flipped_only) if self.contrast_sets else None
         instances = []
         for split, data_file in SPLIT_FILES.items():
             path = ensure_data_file(folder, data_file)
@@ -63,10 +84,52 @@ class BoolQScenario(Scenario):
                     ) from None
                 if not isinstance(answer, bool):
                     raise UserError(f"{path} line {line_number}: 'answer' must be true or false, not {answer!r}.")
-                references = [
-                    Reference(self.no_text, [] if answer else [CORRECT_TAG]),
-                    Reference(self.yes_text, [CORRECT_TAG] if answer else []),
-                ]
-                text = boolq_input(passage, question, self.capitalize_question)
-                instances.append(Instance(f"{split}-{line_number - 1}", text, references, split))
+                instance_id = f"{split}-{line_number - 1}"
+                if contrast is None or split == TRAIN_SPLIT:
+                    instances.append(
+                        Instance(instance_id, self._input(passage, question), self._answers(answer), split)
+                    )
+                elif question in contrast:
+                    instances += self._contrast_instances(instance_id, passage, contrast.pop(question), answer, path)
+        if contrast:
+            raise UserError(
+                f"{len(contrast)} contrast-set questions are not in {folder / 'dev.jsonl'} (e.g. "
+                f"{next(iter(contrast))!r}); use the canonical dev.jsonl."
+            )
         return instances
+
+    def _input(self, passage: str, question: str) -> str:
+        return boolq_input(passage, question, self.capitalize_question)
+
+    def _answers(self, answer: bool) -> list[Reference]:
+        return [
+            Reference(self.no_text, [] if answer else [CORRECT_TAG]),
+            Reference(self.yes_text, [CORRECT_TAG] if answer else []),
+        ]
+
+    def _contrast_instances(
+        self, instance_id: str, passage: str, contrast_set: ContrastSet, answer: bool, path: Path
+    ) -> list[Instance]:
+        """The original dev question and its perturbations, all in the set named by the original's id."""
+        if contrast_set.answer != answer:
+            raise UserError(f"{path} answers {contrast_set.question!r} differently from the contrast-set file.")
+        original = Instance(
+            instance_id,
+            self._input(passage, contrast_set.question),
+            self._answers(answer),
+            VALID_SPLIT,
+            sub_split=ORIGINAL,
+            contrast_set=instance_id,
+        )
+        perturbed = [
+            Instance(
+                f"{instance_id}-contrast-{index}",
+                self._input(passage, perturbation.question),
+                self._answers(perturbation.answer),
+                VALID_SPLIT,
+                sub_split=PERTURBED,
+                contrast_set=instance_id,
+            )
+            for index, perturbation in enumerate(contrast_set.perturbations)
+        ]
+        return [original, *perturbed]

@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import requests
 
@@ -28,7 +28,8 @@ class DataFile:
 
     name: str
     urls: list[str]
-    sha256: str
+    sha256: Optional[str]
+    """None when no canonical sha256 is published: download it into checksums.staged_files, which records it."""
     stand_ins: list[str] = field(default_factory=list)
     """Names of partial local copies accepted (with a warning) when the file itself is absent."""
 
@@ -56,12 +57,21 @@ def ensure_data_file(folder: Path, data_file: DataFile) -> Path:
         if (folder / stand_in).exists():
             log.warning("%s is absent; using the partial copy %s instead.", path, folder / stand_in)
             return folder / stand_in
-    return _download(folder, data_file)
+    return download_file(folder, data_file)
 
 
-def _download(folder: Path, data_file: DataFile) -> Path:
+def downloads_allowed() -> bool:
+    return os.environ.get(OFFLINE_VARIABLE, "") in ("", "0")
+
+
+def download_file(folder: Path, data_file: DataFile) -> Path:
+    """Download `data_file` into `folder` from its first URL that answers with the canonical sha256.
+
+    The bytes go to `<name>.part` and are renamed into place only once verified, so a reader never
+    sees a partial or wrong file.
+    """
     path = folder / data_file.name
-    if os.environ.get(OFFLINE_VARIABLE, "") not in ("", "0"):
+    if not downloads_allowed():
         raise UserError(
             f"{path} is missing and downloads are off ({OFFLINE_VARIABLE} is set; the file is at "
             f"{data_file.urls[0]}); {DATA_DIR_HINT}."
@@ -85,7 +95,7 @@ def _download(folder: Path, data_file: DataFile) -> Path:
             partial.unlink(missing_ok=True)
             continue
         actual = sha256_of(partial)
-        if actual != data_file.sha256:
+        if data_file.sha256 is not None and actual != data_file.sha256:
             failures.append(f"{url}: sha256 {actual} instead of {data_file.sha256}")
             partial.unlink()
             continue
@@ -97,19 +107,24 @@ def _download(folder: Path, data_file: DataFile) -> Path:
     )
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each line; a malformed line is a UserError naming file and line."""
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(
-                    f"{path} line {line_number} is not valid JSON ({error.msg}); "
-                    "replace the file with a good copy (or delete it to download it again)."
-                ) from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path} line {line_number} is not a JSON object; replace the file with a good copy.")
-            yield line_number, row
+DOWNLOADED_FILE_FIX = "replace the file with a good copy (or delete it to download it again)"
+
+
+def read_jsonl(path: Path, fix: str = DOWNLOADED_FILE_FIX) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a malformed line is a UserError naming file,
+    line and `fix` (what the user should do about it)."""
+    line_number = 0
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line_number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise UserError(f"{path} line {line_number} is not valid JSON ({error.msg}); {fix}.") from None
+                if not isinstance(row, dict):
+                    raise UserError(f"{path} line {line_number} is not a JSON object; {fix}.")
+                yield line_number, row
+    except UnicodeDecodeError:
+        raise UserError(f"{path} line {line_number + 1} is not UTF-8 text; {fix}.") from None

@@ -1,0 +1,116 @@
+"""Every scenario with its default adaptation in one sweep, then the site: a table per scenario and
+MMLU's subjects with their macro average, the numbers equal to the runs' stats.json."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from conftest import run_cli
+from test_site import build_site
+
+SCENARIOS = ("boolq", "mmlu", "imdb")
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory, shared_data):
+    workdir = tmp_path_factory.mktemp("scenarios")
+    command = ("-m", f"scenario={','.join(SCENARIOS)}", "model=simple", f"data_dir={shared_data}")
+    completed = run_cli(*command, "execution.progress=false", cwd=workdir)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    runs = {}
+    for spec_file in (workdir / "outputs" / "runs" / "default").glob("*/run_spec.json"):
+        runs[json.loads(spec_file.read_text())["scenario"]["name"]] = spec_file.parent
+    assert set(runs) == set(SCENARIOS)
+    built = build_site(workdir / "outputs", workdir / "site")
+    assert built.returncode == 0, built.stdout + built.stderr
+    return workdir, runs
+
+
+def _stats(run_dir):
+    return {(s["name"], s["split"], s.get("sub_split")): s for s in json.loads((run_dir / "stats.json").read_text())}
+
+
+def test_each_scenario_runs_with_its_own_default_adaptation(swept):
+    _, runs = swept
+    adaptations = {name: json.loads((run / "run_spec.json").read_text())["adaptation"] for name, run in runs.items()}
+    assert adaptations["imdb"]["output_prefix"] == "Sentiment: "
+    assert adaptations["boolq"]["output_prefix"] == "Answer: "
+    mmlu = _stats(runs["mmlu"])
+    subjects = {key[2] for key in mmlu if key[:2] == ("exact_match", "test") and key[2] not in (None, "macro_average")}
+    assert len(subjects) == 5
+    parts = [mmlu[("exact_match", "test", subject)] for subject in sorted(subjects)]
+    # max_eval_instances=100 caps each subject (their test sets have 100 to 270 questions).
+    assert [part["count"] for part in parts] == [100] * 5
+    assert mmlu[("exact_match", "test", None)]["count"] == 500
+    macro = mmlu[("exact_match", "test", "macro_average")]
+    assert macro["count"] == 5 and macro["mean"] == pytest.approx(sum(part["mean"] for part in parts) / 5)
+
+
+class _Tables(HTMLParser):
+    """Each table's id and, per row, the data attributes and text of each stat cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[tuple[dict, str]]]] = {}
+        self._table, self._cells, self._cell = None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and attrs.get("id"):
+            self._table = self.tables.setdefault(attrs["id"], [])
+        elif tag == "tr" and self._table is not None:
+            self._cells = []
+            self._table.append(self._cells)
+        elif tag == "td" and self._cells is not None:
+            self._cell = [{}, ""]
+            self._cells.append(self._cell)
+        elif tag == "span" and self._cell is not None and "data-metric" in attrs:
+            self._cell[0] = attrs
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "td":
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[1] += data
+
+
+def test_the_site_shows_a_table_per_scenario_and_mmlus_subjects_with_their_macro_average(swept):
+    workdir, runs = swept
+    parser = _Tables()
+    parser.feed((workdir / "site" / "leaderboard.html").read_text(encoding="utf-8"))
+    for scenario in SCENARIOS:
+        assert f"leaderboard-{scenario}" in parser.tables
+    parts = parser.tables["parts-mmlu"]
+    names = [re.sub(r"\s+", "", row[0][1]) for row in parts if row]
+    assert names[0] == "macro_average" and len(names) == 6
+    mmlu = _stats(runs["mmlu"])
+    for row in (row for row in parts if row):
+        part = re.sub(r"\s+", "", row[0][1])
+        attributes = row[1][0]
+        stat = mmlu[(attributes["data-metric"], "test", part)]
+        assert float(attributes["data-mean"]) == stat["mean"] and int(float(attributes["data-count"])) == stat["count"]
+    assert "parts-boolq" not in parser.tables and "parts-imdb" not in parser.tables
+
+
+def test_mmlus_default_is_helms_joint_format_with_the_subjects_own_examples(swept):
+    _, runs = swept
+    adaptation = json.loads((runs["mmlu"] / "run_spec.json").read_text())["adaptation"]
+    assert (adaptation["name"], adaptation["method"]) == ("mmlu", "multiple_choice_joint")
+    states = json.loads((runs["mmlu"] / "scenario_state.json").read_text())["request_states"]
+    for state in states:
+        subject = state["instance"]["sub_split"]
+        prompt = state["request"]["prompt"]
+        intro = f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+        assert prompt.startswith(intro + "Question: ")
+        options = "".join(
+            f"{letter}. {r['output']}\n" for letter, r in zip("ABCD", state["instance"]["references"], strict=True)
+        )
+        assert prompt.endswith(f"Question: {state['instance']['input']}\n{options}Answer:")
+        assert prompt.count("\nAnswer: ") == 5
+        examples = state["train_instance_ids"]
+        assert len(examples) == 5 and all(example.startswith(f"train-{subject}-") for example in examples)
