@@ -9,6 +9,8 @@ import pytest
 from conftest import run_cli
 from test_site import build_site
 
+from crfm_eval.runner.readers import iter_request_states
+
 SCENARIOS = ("boolq", "mmlu", "imdb")
 
 
@@ -101,7 +103,7 @@ def test_mmlus_default_is_helms_joint_format_with_the_subjects_own_examples(swep
     _, runs = swept
     adaptation = json.loads((runs["mmlu"] / "run_spec.json").read_text())["adaptation"]
     assert (adaptation["name"], adaptation["method"]) == ("mmlu", "multiple_choice_joint")
-    states = json.loads((runs["mmlu"] / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(runs["mmlu"]))
     for state in states:
         subject = state["instance"]["sub_split"]
         prompt = state["request"]["prompt"]

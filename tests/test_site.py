@@ -25,6 +25,8 @@ import pytest
 from browser import start_chromium
 from conftest import REPO, run_cli
 
+from crfm_eval.runner.readers import iter_request_states
+
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 COMMON_WORDS = (
     "the of and a to in is was for on that by with as it from at his an are were which be this has or had "
@@ -87,9 +89,7 @@ def built(tmp_path_factory, shared_data):
         cwd=workdir,
     )
     assert completed.returncode == 0, completed.stderr
-    states = json.loads((workdir / "outputs/runs/default" / HOSTILE_RUN / "scenario_state.json").read_text())[
-        "request_states"
-    ]
+    states = list(iter_request_states(workdir / "outputs/runs/default" / HOSTILE_RUN))
     assert all(state["result"]["completions"][0]["text"].strip() == HOSTILE for state in states), (
         "fixture lost its edge"
     )
@@ -206,9 +206,7 @@ def test_run_and_instance_pages_show_configuration_stats_and_instances(built):
     assert (run_dir / "instances-2.html").read_text(encoding="utf-8").count(
         '<details class="crfm-instance'
     ) == INSTANCES - 100
-    state = json.loads(
-        (built / "outputs/runs/default/boolq_5shot_simple--deterministic/scenario_state.json").read_text()
-    )["request_states"][0]
+    state = next(iter_request_states(built / "outputs/runs/default/boolq_5shot_simple--deterministic"))
     assert html.escape(state["request"]["prompt"]) in first  # the exact prompt, whitespace and all
     plots = (built / "site/plots.html").read_text(encoding="utf-8")
     assert plots.count('class="crfm-plot"') == 2 and "against in-context examples" in plots

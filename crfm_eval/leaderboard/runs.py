@@ -3,7 +3,8 @@ names and formats, not on the runner's classes).
 
 A run counts as complete when its `manifest.json` exists, because the runner writes the manifest
 last. Incomplete folders (a run killed half way, or still going) are reported, never shown as
-results. `scenario_state.json` can be tens of megabytes, so it is read only when a page needs it.
+results. The request states can be tens of megabytes, so they are read only when a page needs them.
+Files are read through `crfm_eval.runner.readers`, which knows their names and formats.
 """
 
 import datetime as dt
@@ -12,14 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from crfm_eval.json_io import read_json
-from crfm_eval.runner.outputs import (
-    EXECUTION_STATS_FILE,
-    MANIFEST_FILE,
-    PER_INSTANCE_STATS_FILE,
-    RUN_SPEC_FILE,
-    SCENARIO_STATE_FILE,
-    STATS_FILE,
+from crfm_eval.runner.outputs import MANIFEST_FILE
+from crfm_eval.runner.readers import (
+    is_complete,
+    iter_per_instance_stats,
+    iter_request_states,
+    read_execution_stats,
+    read_manifest,
+    read_run_spec,
+    read_stats,
 )
 
 SPLIT_PREFERENCE = ("test", "valid")
@@ -96,8 +98,7 @@ class Run:
 
     def per_instance(self) -> list[dict[str, Any]]:
         if self._per_instance is None:
-            path = self.path / PER_INSTANCE_STATS_FILE
-            self._per_instance = read_json(path) if path.exists() else []
+            self._per_instance = list(iter_per_instance_stats(self.path))
         return self._per_instance
 
     def instance_values(self, metric: str, split: str) -> dict[str, float]:
@@ -111,8 +112,7 @@ class Run:
 
     def request_states(self) -> list[dict[str, Any]]:
         """Every request state of the run (read on demand: the file can be large)."""
-        path = self.path / SCENARIO_STATE_FILE
-        return read_json(path).get("request_states", []) if path.exists() else []
+        return list(iter_request_states(self.path))
 
 
 @dataclass
@@ -138,15 +138,16 @@ def _finished_at(run_dir: Path, manifest: dict[str, Any]) -> dt.datetime:
 
 def load_run(run_dir: Path) -> Run:
     """The run in `run_dir` (which must hold a manifest)."""
-    manifest = read_json(run_dir / MANIFEST_FILE)
-    execution_path = run_dir / EXECUTION_STATS_FILE
+    manifest = read_manifest(run_dir)
+    if manifest is None:
+        raise ValueError(f"{run_dir} holds no complete run")
     return Run(
         path=run_dir,
         suite=run_dir.parent.name,
         run_name=run_dir.name,
-        run_spec=read_json(run_dir / RUN_SPEC_FILE),
-        stats=read_json(run_dir / STATS_FILE),
-        execution_stats=read_json(execution_path) if execution_path.exists() else [],
+        run_spec=read_run_spec(run_dir),
+        stats=read_stats(run_dir),
+        execution_stats=read_execution_stats(run_dir),
         manifest=manifest,
         finished_at=_finished_at(run_dir, manifest),
     )
@@ -163,7 +164,7 @@ def find_runs(output_dir: Path) -> RunsFound:
     if not runs_dir.is_dir():
         return found
     for run_dir in sorted(path for path in runs_dir.glob("*/*") if path.is_dir()):
-        if not (run_dir / MANIFEST_FILE).exists():
+        if not is_complete(run_dir):
             found.incomplete.append(run_dir)
             continue
         try:

@@ -1,6 +1,7 @@
 """The Scenario controller: where instances come from."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,5 +20,9 @@ class Scenario(ABC):
     """Metric sets the data set needs whatever the method (e.g. BBQ's bias scores), added to the method's."""
 
     @abstractmethod
-    def get_instances(self, data_dir: Path) -> list[Instance]:
-        """All instances of every split, in a deterministic order."""
+    def get_instances(self, data_dir: Path) -> Iterable[Instance]:
+        """All instances of every split, in a deterministic order.
+
+        A list, or for a data set too large to hold in memory an object that reads its data again
+        each time it is iterated: adaptation goes over the instances up to three times.
+        """
