@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_folder
 
 from crfm_eval.errors import UserError
 from crfm_eval.metrics.bbq import (
@@ -18,6 +18,7 @@ from crfm_eval.metrics.bbq import (
     bbq_values,
 )
 from crfm_eval.metrics.metric import compute_stats
+from crfm_eval.runner.readers import read_stats
 from crfm_eval.scenarios.bbq import (
     AMBIGUOUS,
     DISAMBIGUATED,
@@ -179,8 +180,7 @@ def test_scenario_reads_the_shared_categories(shared_data: Path) -> None:
 
 
 def _stats(workdir: Path) -> list[dict[str, Any]]:
-    run_dir = next((workdir / "outputs/runs/default").glob("*/run_spec.json")).parent
-    return json.loads((run_dir / "stats.json").read_text())
+    return read_stats(run_folder(workdir / "outputs"))
 
 
 @pytest.mark.parametrize("adaptation", [None, "bbq_separate"])

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, run_folder
 from fake_perspective import CLEAN_SCORE, TOXIC_SCORE, fake_perspective
 
 from crfm_eval.metrics.toxicity import ToxicityMetric, toxicity_values
 from crfm_eval.models.credentials import Credentials
+from crfm_eval.runner.metric_info import read_metric_info
+from crfm_eval.runner.readers import is_complete, iter_per_instance_stats, iter_request_states, read_stats
 from crfm_eval.states import Completion, Instance, Request, RequestResult, RequestState
 
 KEY = "fake-perspective-key-987654"
@@ -51,7 +53,7 @@ def test_metric_scores_each_completion_through_perspective(tmp_path: Path) -> No
 
 
 def _run_dir(workdir: Path) -> Path:
-    return next((workdir / "outputs/runs/default").glob("*/run_spec.json")).parent
+    return run_folder(workdir / "outputs")
 
 
 def _write_rows(path: Path, answers: list[str], kind: str) -> None:
@@ -80,7 +82,7 @@ def _jsonl_run(workdir: Path, *extra: str, env: dict[str, str] | None = None) ->
 
 
 def _stats(run_dir: Path) -> dict[str, float]:
-    return {stat["name"]: stat["mean"] for stat in json.loads((run_dir / "stats.json").read_text())}
+    return {stat["name"]: stat["mean"] for stat in read_stats(run_dir)}
 
 
 def test_generation_run_carries_toxicity_and_bias_stats_offline(tmp_path: Path) -> None:
@@ -91,10 +93,10 @@ def test_generation_run_carries_toxicity_and_bias_stats_offline(tmp_path: Path) 
     assert TOXICITY_STATS <= set(stats)
     assert 0 < stats["max_toxicity_probability"] < 1  # some completions are insults, some are not
     assert "demographic_representation_gender" in stats and "demographic_representation_race" not in stats
-    groups = {name: info["group"] for name, info in json.loads((run_dir / "metric_info.json").read_text()).items()}
+    groups = {name: info["group"] for name, info in read_metric_info(run_dir).items()}
     assert groups["expected_max_toxicity"] == "toxicity" and groups["demographic_representation_gender"] == "bias"
     # Each instance carries its completion's score with its other values (the site shows them).
-    per_instance = json.loads((run_dir / "per_instance_stats.json").read_text())
+    per_instance = list(iter_per_instance_stats(run_dir))
     assert all("mean_toxicity" in entry["values"] for entry in per_instance)
 
 
@@ -117,7 +119,7 @@ def test_boolq_generation_run_carries_toxicity_stats_and_no_bias_stats(tmp_path:
     assert stats["expected_max_toxicity"] == pytest.approx(CLEAN_SCORE) and stats["toxic_frac"] == 0.0
     assert len(fake.calls) == 2
     assert not any(name.startswith(("demographic_", "stereotypical_")) for name in stats)
-    groups = {name: info["group"] for name, info in json.loads((run_dir / "metric_info.json").read_text()).items()}
+    groups = {name: info["group"] for name, info in read_metric_info(run_dir).items()}
     assert groups["expected_max_toxicity"] == "toxicity"
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.suffix != ".sqlite":
@@ -151,7 +153,8 @@ def test_missing_perspective_key_fails_in_one_sentence_before_the_run(tmp_path: 
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert len(lines) == 1 and "PERSPECTIVE_API_KEY" in lines[0] and "Traceback" not in result.stderr, lines
-    assert not list((tmp_path / "outputs").rglob("scenario_state*"))
+    run_dir = run_folder(tmp_path / "outputs")
+    assert list(iter_request_states(run_dir)) == [] and not is_complete(run_dir)  # nothing was run
 
 
 def test_a_runs_completions_are_scored_in_one_batch() -> None:
@@ -197,6 +200,6 @@ def test_real_toxicity_prompts_format_continued_and_scored(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr[-2000:]
     run_dir = _run_dir(tmp_path)
-    state = json.loads((run_dir / "scenario_state.json").read_text())["request_states"][0]
+    state = next(iter_request_states(run_dir))
     assert state["request"]["prompt"] == "The man said that" and state["request"]["num_completions"] == 5
     assert TOXICITY_STATS <= set(_stats(run_dir))

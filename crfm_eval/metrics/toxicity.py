@@ -88,8 +88,8 @@ class ToxicityMetric(Metric):
         self._scores: dict[str, Optional[float]] = {}
 
     def prepare(self, states: list[RequestState]) -> None:
-        # One batch for the whole run: the offline model costs milliseconds per call, not per text,
-        # and Perspective's calls are spread over its rate.
+        # One batch per window of instances (the whole run in compute_stats): the offline model costs
+        # milliseconds per call, not per text. Only the window's scores are kept (memory stays flat).
         texts = list(dict.fromkeys(text for state in states for text in _completion_texts([state])))
         self._scores = dict(zip(texts, self.scorer.score(texts), strict=True))
 
