@@ -8,7 +8,11 @@ Prints, with the load average (figures on a shared machine are noisy):
   imports anyway;
 - scoring throughput of the offline model, in texts per second;
 - the same texts through the score cache in one batch, as the metric sends a run's completions: a
-  first pass (scored, then stored one commit per text) and a second (every score from the cache).
+  first pass (scored, then stored one commit per text) and a second (every score from the cache);
+- the streaming recorder (runner/recorder.py) over one generation state per text with the toxicity
+  (offline, no cache) and bias metrics: its default window of instances per scoring batch against
+  the whole run held and a window of 1 (one scorer call per instance), wall time and the peak of
+  traced memory.
 """
 
 import argparse
@@ -18,9 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
+from crfm_eval.metrics.bias import BiasMetric
+from crfm_eval.metrics.toxicity import ToxicityMetric
 from crfm_eval.metrics.toxicity_scorers import CachedScorer, OfflineToxicityScorer
+from crfm_eval.runner.recorder import PREPARE_WINDOW, RunRecorder
+from crfm_eval.states import Completion, Instance, Request, RequestResult, RequestState
 
 BASELINE = "import numpy, scipy.special, yaml, hydra, sqlitedict"
 WITH_SCORER = BASELINE + "; from profanity_check import predict_prob; predict_prob(['hello'])"
@@ -39,6 +48,38 @@ def fresh_process_seconds(code: str, repeats: int) -> float:
         subprocess.run([sys.executable, "-c", code], check=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def recorder_seconds(texts: list[str], window: int) -> tuple[float, float]:
+    """(wall seconds, peak traced MB) of recording one generation state per text, then its stats."""
+    states = (
+        RequestState(
+            Instance(str(i), "p", [], "test"),
+            0,
+            Request("m", "p"),
+            [],
+            0,
+            False,
+            1,
+            RequestResult(success=True, completions=[Completion(text, 0.0, [])]),
+        )
+        for i, text in enumerate(texts)
+    )
+    metrics = [ToxicityMetric(), BiasMetric()]
+    metrics[0].scorer.score(["warm up"])
+    with tempfile.TemporaryDirectory() as folder:
+        tracemalloc.start()
+        start = time.perf_counter()
+        recorder = RunRecorder(Path(folder), list(metrics), prepare_window=window)
+        for state in states:
+            recorder.record(state)
+        recorder.finish()
+        recorder.close()
+        recorder.stats()
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return seconds, peak
 
 
 def main() -> None:
@@ -78,6 +119,13 @@ def main() -> None:
     print(
         f"{len(texts)} texts through the cache in one batch: scored and stored {first:.2f} s, from the cache {second:.2f} s"
     )
+    for window in (PREPARE_WINDOW, len(texts), 1):  # the default; the whole run held; one call per instance
+        count = len(texts) if window > 1 else min(len(texts), 500)
+        seconds, peak = recorder_seconds(texts[:count], window)
+        print(
+            f"recorder, {count} generation instances, window {window}: {seconds:.2f} s "
+            f"({count / seconds:,.0f} instances/s), peak traced memory {peak:.1f} MB"
+        )
     print(f"load average after: {os.getloadavg()}")
     print(f"command: python bench/toxicity_overhead.py --texts {args.texts} --repeats {args.repeats}")
 
