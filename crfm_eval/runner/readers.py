@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import orjson
 
+from crfm_eval.errors import UserError
 from crfm_eval.json_io import read_json
 from crfm_eval.runner.outputs import (
     EXECUTION_STATS_FILE,
@@ -81,3 +82,13 @@ def read_manifest(run_dir: Path) -> Optional[dict[str, Any]]:
 
 def is_complete(run_dir: Path) -> bool:
     return (run_dir / MANIFEST_FILE).exists()
+
+
+def require_complete_run(run_dir: Path) -> None:
+    """Stop with one sentence unless `run_dir` holds a complete run (its manifest is written last)."""
+    if not (run_dir / RUN_SPEC_FILE).is_file():
+        raise UserError(
+            f"{run_dir} is not a run folder (no {RUN_SPEC_FILE}); give a folder such as outputs/runs/<suite>/<run>."
+        )
+    if not is_complete(run_dir):
+        raise UserError(f"{run_dir} holds an unfinished run (no {MANIFEST_FILE}); run the same command again first.")
