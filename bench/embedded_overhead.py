@@ -20,14 +20,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from crfm_eval.runner.readers import iter_request_states  # noqa: E402
 
 BARE_LOOP = r"""
 import json, os, sys, time
 from llama_cpp import Llama
 from crfm_eval.models.clients.gguf_models import packaged_model_file
 start = time.perf_counter()
-state = json.load(open(sys.argv[1]))
-prompts = [s["request"]["prompt"] for s in state["request_states"]]
+prompts = json.load(open(sys.argv[1]))
 llm = Llama(model_path=str(packaged_model_file(sys.argv[2])), n_ctx=2048, n_threads=os.cpu_count(),
             n_threads_batch=os.cpu_count(), n_batch=512, verbose=False)
 texts = [llm.create_completion(p, max_tokens=5, temperature=0.0, stop=["\n"])["choices"][0]["text"] for p in prompts]
@@ -63,14 +65,17 @@ def main() -> None:
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO)
             framework_times.append(time.perf_counter() - start)
-            state_path = next(Path(output_dir, "runs").glob("*/*/scenario_state.json"))
+            run_dir = next(Path(output_dir, "runs").glob("*/*/manifest.json")).parent
+            states = list(iter_request_states(run_dir))
+            state_path = Path(output_dir, "prompts.json")  # the bare loop reads only the prompts
+            state_path.write_text(json.dumps([s["request"]["prompt"] for s in states]))
             start = time.perf_counter()
             bare = subprocess.run(
                 [sys.executable, "-c", BARE_LOOP, str(state_path), packaged], check=True, capture_output=True, text=True
             )
             bare_times.append(time.perf_counter() - start)
             bare_texts = json.loads(bare.stdout)["texts"]
-            ours = [s["result"]["completions"][0]["text"] for s in json.loads(state_path.read_text())["request_states"]]
+            ours = [s["result"]["completions"][0]["text"] for s in states]
     agree = sum(a == b for a, b in zip(ours, bare_texts, strict=False))
     print("framework:", " ".join(command[1:]))
     print(

@@ -1,8 +1,15 @@
 """crfm_eval: evaluate language models from Hydra configs into reproducible statistics."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("crfm_eval")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> Any:
+    """`__version__`, looked up on first use: importlib.metadata costs ~25 ms of every start-up."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("crfm_eval")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"

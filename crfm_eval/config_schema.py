@@ -25,6 +25,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from crfm_eval.conf_location import conf_dir
 from crfm_eval.errors import UserError
 from crfm_eval.runner.identity import path_safe, run_name
 from crfm_eval.specs import RunSpec
@@ -34,18 +35,6 @@ SCHEMA_NAME = "run_spec_schema"
 RUN_NAME_RESOLVER = "crfm_eval.run_name"
 _NAME_PLACEHOLDER = "-"
 """What `run_name` holds while the settings that make the name are read (breaks the recursion)."""
-
-
-def conf_dir() -> Path:
-    """The packaged config groups: `crfm_eval/conf` in an installed wheel, `conf/` in a checkout.
-
-    The repository keeps `conf/` at its top level (the layout users know); the wheel ships it as
-    `crfm_eval/conf` (setup.py maps it). A file path, not `pkg://`, so that a checkout put first on
-    PYTHONPATH uses its own configs even when another copy is installed.
-    """
-    package = Path(__file__).resolve().parent
-    installed = package / "conf"
-    return installed if installed.is_dir() else package.parent / "conf"
 
 
 @functools.cache

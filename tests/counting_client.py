@@ -16,7 +16,7 @@ from crfm_eval.states import Request, RequestResult
 
 
 def request_hash(request: dict[str, Any]) -> str:
-    """The same for a Request's fields, a cache key's "request" and scenario_state.json's "request"
+    """The same for a Request's fields, a cache key's "request" and scenario_state.jsonl's "request"
     (a generation request's cache key leaves out `continuation`, which is None: see models/cache.py)."""
     request = {"continuation": None, **request}
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:20]

@@ -94,7 +94,7 @@ def test_calibrated_adds_each_reference_after_the_bare_output_prefix(service):
 
 def run(service, method: str, metrics, instances=(*TRAIN, EVAL), **changes):
     state = adapt(service, method, instances, **changes)
-    state = Executor(ExecutionSpec(name="local", cache_dir="unused", progress=False), service).execute(state)
+    state = Executor(ExecutionSpec(name="local", cache_dir="unused", progress=False), service).execute_all(state)
     per_instance, stats, _ = compute_stats(metrics, state)
     return state, per_instance, {s.name: s for s in stats}
 
@@ -147,7 +147,7 @@ def test_language_modeling_scores_every_token_once_in_windows(service, tmp_path)
         assert len(service.tokenize(SIMPLE.name, s.request.prompt + s.request.continuation)) <= 10
     assert len(service.tokenize(SIMPLE.name, states[1].request.prompt)) == 1
     assert len(service.tokenize(SIMPLE.name, states[-1].request.prompt)) == 6
-    executed = Executor(ExecutionSpec(name="local", cache_dir="x", progress=False), service).execute(state)
+    executed = Executor(ExecutionSpec(name="local", cache_dir="x", progress=False), service).execute_all(state)
     per_instance, stats, _ = compute_stats([LanguageModelingMetric()], executed)
     # By hand: a token already in its window's text costs 0.5 per character, else 1.0 ("w0" at the
     # start has 2 characters, " w3" 3). Window 0 (w0..w6 w0 w1): -2 - 6*3 - 3 (" w0" with its space is

@@ -7,6 +7,8 @@ import json
 import pytest
 from conftest import run_cli
 
+from crfm_eval.runner.readers import iter_request_states
+
 METHODS = ("5shot", "mc_joint", "mc_separate", "mc_calibrated", "language_modeling", "lm_eval_boolq")
 EXPECTED_STATS = {
     "5shot": {"exact_match", "quasi_exact_match", "num_completion_tokens"},
@@ -55,7 +57,7 @@ def test_one_sweep_runs_every_method_with_its_metrics(sweep):
 
 def test_lm_eval_boolq_prompts_are_lm_evals(sweep, shared_data):
     workdir, _ = sweep
-    states = json.loads((run_dirs(workdir)["lm_eval_boolq"] / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(run_dirs(workdir)["lm_eval_boolq"]))
     dev = [json.loads(line) for line in (shared_data / "boolq" / "dev.jsonl").read_text().splitlines()]
     assert len(states) == 20
     for state in states:
@@ -68,14 +70,14 @@ def test_lm_eval_boolq_prompts_are_lm_evals(sweep, shared_data):
 def test_rerun_from_the_cache_gives_the_same_scores(sweep):
     workdir, command = sweep
     before = {method: (d / "stats.json").read_bytes() for method, d in run_dirs(workdir).items()}
-    per_instance = {method: (d / "per_instance_stats.json").read_bytes() for method, d in run_dirs(workdir).items()}
+    per_instance = {method: (d / "per_instance_stats.jsonl").read_bytes() for method, d in run_dirs(workdir).items()}
     completed = run_cli(*command, "force=true", cwd=workdir)
     assert completed.returncode == 0, completed.stderr
     for method, run_dir in run_dirs(workdir).items():
         manifest = json.loads((run_dir / "manifest.json").read_text())
         assert manifest["num_model_calls"] == 0 and manifest["num_cache_hits"] == manifest["num_requests"], method
         assert (run_dir / "stats.json").read_bytes() == before[method], method
-        assert (run_dir / "per_instance_stats.json").read_bytes() == per_instance[method], method
+        assert (run_dir / "per_instance_stats.jsonl").read_bytes() == per_instance[method], method
 
 
 def test_a_model_without_prompt_logprobs_is_refused_before_anything_runs(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 import pytest
 from conftest import run_cli
 
+from crfm_eval.runner.readers import iter_per_instance_stats
 from crfm_eval.scenarios.boolq import BoolQScenario, boolq_input
 
 
@@ -64,7 +65,7 @@ def test_a_contrast_run_reports_originals_perturbed_and_consistency(shared_data,
     run_dir = next((tmp_path / "outputs" / "runs" / "default").glob("*/run_spec.json")).parent
     assert run_dir.name.startswith("boolq_contrast")
     stats = {(s["name"], s["sub_split"]): s for s in json.loads((run_dir / "stats.json").read_text())}
-    per_instance = json.loads((run_dir / "per_instance_stats.json").read_text())
+    per_instance = list(iter_per_instance_stats(run_dir))
     values = {entry["instance_id"]: entry["values"]["exact_match"] for entry in per_instance}
     sets = defaultdict(list)
     for entry in per_instance:

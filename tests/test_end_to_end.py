@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli, run_folder
 
+from crfm_eval.runner.readers import iter_per_instance_stats, iter_request_states
+
 COMMAND = ("scenario=boolq", "adaptation=5shot", "model=simple", "max_eval_instances=50")
 
 
@@ -24,7 +26,7 @@ def _load(run_dir: Path, name: str):
 def test_run_writes_the_documented_files(first_run):
     workdir, _ = first_run
     run_dir = run_folder(workdir / "outputs")
-    for name in ("run_spec.json", "scenario_state.json", "per_instance_stats.json", "stats.json", "manifest.json"):
+    for name in ("run_spec.json", "scenario_state.jsonl", "per_instance_stats.jsonl", "stats.json", "manifest.json"):
         assert (run_dir / name).is_file(), name
     run_spec = _load(run_dir, "run_spec.json")
     assert run_spec["adaptation"]["name"] == "5shot" and run_spec["model"]["name"] == "simple/deterministic"
@@ -38,7 +40,7 @@ def test_run_writes_the_documented_files(first_run):
 def test_prompts_and_stats_agree_with_the_data(first_run, shared_data):
     workdir, completed = first_run
     run_dir = run_folder(workdir / "outputs")
-    states = _load(run_dir, "scenario_state.json")["request_states"]
+    states = list(iter_request_states(run_dir))
     dev = [json.loads(line) for line in (shared_data / "boolq" / "dev.jsonl").read_text().splitlines()]
     assert len(states) == 50 and len({s["instance"]["id"] for s in states}) == 50
     for state in states:
@@ -74,7 +76,7 @@ def test_prompts_and_stats_agree_with_the_data(first_run, shared_data):
         assert stats[(name, "valid")]["count"] == 50, name
     execution = {(s["name"], s["split"]): s for s in _load(run_dir, "execution_stats.json")}
     assert execution[("cached", "valid")]["mean"] == 0.0
-    assert len(_load(run_dir, "per_instance_stats.json")) == 50
+    assert len(list(iter_per_instance_stats(run_dir))) == 50
     log = completed.stdout + completed.stderr
     assert "exact_match" in log and f"{exact['mean']:.3f}" in log
 
@@ -83,7 +85,7 @@ def test_rerun_is_served_from_cache_with_byte_identical_stats(first_run, shared_
     workdir, _ = first_run
     run_dir = run_folder(workdir / "outputs")
     before = (run_dir / "stats.json").read_bytes()
-    per_instance_before = (run_dir / "per_instance_stats.json").read_bytes()
+    per_instance_before = (run_dir / "per_instance_stats.jsonl").read_bytes()
     completed = run_cli(
         *COMMAND, f"data_dir={shared_data}", "force=true", cwd=workdir
     )  # a complete run is skipped unless forced
@@ -91,7 +93,7 @@ def test_rerun_is_served_from_cache_with_byte_identical_stats(first_run, shared_
     manifest = _load(run_dir, "manifest.json")
     assert manifest["num_model_calls"] == 0 and manifest["num_cache_hits"] == 50
     assert (run_dir / "stats.json").read_bytes() == before
-    assert (run_dir / "per_instance_stats.json").read_bytes() == per_instance_before
+    assert (run_dir / "per_instance_stats.jsonl").read_bytes() == per_instance_before
     assert {(s["name"], s["mean"]) for s in _load(run_dir, "execution_stats.json") if s["name"] == "cached"} == {
         ("cached", 1.0)
     }
@@ -99,10 +101,10 @@ def test_rerun_is_served_from_cache_with_byte_identical_stats(first_run, shared_
 
 def test_same_seed_same_instances_other_seed_other_instances(first_run, shared_data, tmp_path):
     workdir, _ = first_run
-    ids = [s["instance"]["id"] for s in _load(run_folder(workdir / "outputs"), "scenario_state.json")["request_states"]]
+    ids = [s["instance"]["id"] for s in iter_request_states(run_folder(workdir / "outputs"))]
     completed = run_cli(*COMMAND, f"data_dir={shared_data}", "seed=1", "model.max_sequence_length=600", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    states = _load(run_folder(tmp_path / "outputs"), "scenario_state.json")["request_states"]
+    states = list(iter_request_states(run_folder(tmp_path / "outputs")))
     assert [s["instance"]["id"] for s in states] != ids
     # A 600-token window cannot hold every 5-shot prompt: examples are dropped, and the stats say so.
     stats = {s["name"]: s for s in _load(run_folder(tmp_path / "outputs"), "stats.json")}

@@ -5,6 +5,8 @@ import json
 import pytest
 from conftest import run_cli
 
+from crfm_eval.runner.readers import iter_request_states
+
 MODELS = {
     # config name: (model name in outputs, overrides; the default model needs none)
     "smollm2-135m": ("local/smollm2-135m-instruct-q4_1", ()),
@@ -20,7 +22,7 @@ def test_boolq_on_a_real_model_then_from_cache(config_name, tmp_path, shared_dat
     assert completed.returncode == 0, completed.stderr
     (run_dir,) = [path for path in (tmp_path / "outputs" / "runs" / "default").iterdir() if path.is_dir()]
     assert json.loads((run_dir / "run_spec.json").read_text())["model"]["name"] == model_name
-    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(run_dir))
     assert len(states) == 3
     for state in states:
         completion = state["result"]["completions"][0]
@@ -36,6 +38,4 @@ def test_boolq_on_a_real_model_then_from_cache(config_name, tmp_path, shared_dat
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (manifest["num_model_calls"], manifest["num_cache_hits"]) == (0, 3)
     assert (run_dir / "stats.json").read_bytes() == stats
-    assert json.loads((run_dir / "scenario_state.json").read_text())["request_states"][0]["result"]["completions"] == [
-        states[0]["result"]["completions"][0]
-    ]
+    assert next(iter_request_states(run_dir))["result"]["completions"] == [states[0]["result"]["completions"][0]]

@@ -17,6 +17,7 @@ from scipy.special import log_softmax
 from crfm_eval.models.clients.gguf_models import packaged_model_file
 from crfm_eval.models.clients.llama_cpp_client import LlamaCppClient
 from crfm_eval.models.clients.openai_client import OpenAIClient
+from crfm_eval.runner.readers import iter_per_instance_stats, iter_request_states
 from crfm_eval.states import Request
 
 # llama.cpp's quantized kernels round differently for different batch shapes (see test_llama_cpp_client.py):
@@ -131,10 +132,8 @@ def test_lm_eval_boolq_on_smollm2_chooses_as_a_direct_computation(tmp_path, shar
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     run_dir = next((tmp_path / "outputs" / "runs" / "default").glob("*/run_spec.json")).parent
-    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
-    per_instance = {
-        entry["instance_id"]: entry["values"] for entry in json.loads((run_dir / "per_instance_stats.json").read_text())
-    }
+    states = list(iter_request_states(run_dir))
+    per_instance = {entry["instance_id"]: entry["values"] for entry in iter_per_instance_stats(run_dir)}
     dev = [json.loads(line) for line in (shared_data / "boolq" / "dev.jsonl").read_text().splitlines()]
     llm = llama_cpp.Llama(model_path=str(packaged_model_file("smollm2-135m")), n_ctx=2048, verbose=False)
     assert len(per_instance) == 20 and len(states) == 40

@@ -5,6 +5,8 @@ import json
 
 from conftest import run_cli
 
+from crfm_eval.runner.readers import iter_request_states
+
 
 def _run_dir(workdir):
     return next((workdir / "outputs" / "runs" / "default").glob("*/run_spec.json")).parent
@@ -15,7 +17,7 @@ def test_mmlu_separate_scores_each_option_after_the_subjects_examples(shared_dat
     completed = run_cli(*overrides, f"data_dir={shared_data}", "max_eval_instances=6", cwd=tmp_path)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     run_dir = _run_dir(tmp_path)
-    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(run_dir))
     assert len(states) == 6 * 4
     for state in states:
         instance, request = state["instance"], state["request"]

@@ -7,6 +7,8 @@ import requests
 from conftest import run_cli, run_folder
 from proxy_helpers import free_port, proxy_process, write_models
 
+from crfm_eval.runner.readers import iter_request_states
+
 ADMIN_KEY = "admin-key-e2e-51c2"
 COMMAND = ("scenario=boolq", "adaptation=5shot", "model=simple", "max_eval_instances=20")
 
@@ -23,7 +25,7 @@ def proxy(tmp_path_factory):
 
 def _outputs(folder):
     run_dir = run_folder(folder / "outputs")
-    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(run_dir))
     stats = [s for s in json.loads((run_dir / "stats.json").read_text()) if s["name"] != "inference_runtime"]
     return states, stats, run_dir
 
@@ -127,7 +129,7 @@ def test_log_likelihood_methods_through_the_proxy_equal_local(proxy, tmp_path, s
             completed = run_cli(*command, *extra, cwd=folder, extra_env={"CRFM_EVAL_API_KEY": key})
             assert completed.returncode == 0, completed.stderr
             run_dir = next((folder / "outputs" / "runs" / "default").glob("*/run_spec.json")).parent
-            states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+            states = list(iter_request_states(run_dir))
             stats = [s for s in json.loads((run_dir / "stats.json").read_text()) if s["name"] != "inference_runtime"]
             outputs.append(([s["request"] for s in states], [s["result"]["completions"] for s in states], stats))
         assert outputs[0] == outputs[1], adaptation

@@ -20,6 +20,8 @@ from pathlib import Path
 from conftest import REPO, TESTS, run_folder
 from counting_client import request_hash
 
+from crfm_eval.runner.readers import iter_request_states
+
 THREADS = 2
 REQUESTS = 80
 SEED = 6
@@ -70,6 +72,12 @@ def committed(output_dir: Path) -> set[str]:
     return {request_hash(json.loads(key)["request"]) for key in keys}
 
 
+def written(output_dir: Path) -> list[str]:
+    """Hashes of the requests the run folder holds, in file order (whole lines only)."""
+    run_dirs = list((output_dir / "runs" / "default").glob("*/"))
+    return [request_hash(state["request"]) for run_dir in run_dirs for state in iter_request_states(run_dir)]
+
+
 def wait_for_calls(process: subprocess.Popen, calls_file: Path, count: int) -> None:
     while len(calls(calls_file)) < count:
         assert process.poll() is None, f"the run ended before it could be killed:\n{process.stdout.read()}"
@@ -88,6 +96,7 @@ def test_killed_run_resumes_without_paying_twice(tmp_path, shared_data):
     assert len(calls(reference_calls)) == REQUESTS
 
     kills = []  # per kill: the calls made before it, and what the cache held after it
+    reference_order = written(reference_dir)
     for attempt in range(4):
         process = start(shared_data, resumed_dir, resumed_calls)
         before = len(calls(resumed_calls))
@@ -100,6 +109,9 @@ def test_killed_run_resumes_without_paying_twice(tmp_path, shared_data):
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         kills.append((len(calls(resumed_calls)), committed(resumed_dir)))
+        # The killed run's folder holds its finished work: a prefix of the requests, in order, each committed.
+        in_folder = written(resumed_dir)
+        assert in_folder == reference_order[: len(in_folder)] and set(in_folder) <= kills[-1][1]
 
     final = start(shared_data, resumed_dir, resumed_calls)
     output = final.communicate(timeout=300)[0]
@@ -118,7 +130,7 @@ def test_killed_run_resumes_without_paying_twice(tmp_path, shared_data):
         print(f"kill {index}: {calls_before} calls, {len(held)} committed, {len(in_flight)} answered in flight")
     run_dir = run_folder(resumed_dir)
     reference_run = run_folder(reference_dir)
-    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(run_dir))
     assert {request_hash(state["request"]) for state in states} == set(all_calls)
     assert len(all_calls) == REQUESTS + repeated_allowed
     # The kills landed mid-run: each of the last three came after new calls, and work was left for the rerun.
@@ -129,7 +141,7 @@ def test_killed_run_resumes_without_paying_twice(tmp_path, shared_data):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["num_requests"] == REQUESTS and manifest["num_failed_requests"] == 0
     assert manifest["num_model_calls"] + manifest["num_cache_hits"] == REQUESTS
-    for name in ("stats.json", "per_instance_stats.json"):
+    for name in ("stats.json", "per_instance_stats.jsonl"):
         assert (run_dir / name).read_bytes() == (reference_run / name).read_bytes(), name
     summary = json.loads((resumed_dir / "runs" / "default" / "summary.json").read_text())
     assert [(run["run_name"], run["status"]) for run in summary["runs"]] == [(run_dir.name, "complete")]

@@ -14,6 +14,7 @@ from crfm_eval.runner.identity import (
     distinguishing_settings,
     identity_settings,
 )
+from crfm_eval.runner.readers import iter_request_states
 from crfm_eval.specs import RunSpec
 from crfm_eval.validation import FOLDER_NAME
 
@@ -37,10 +38,7 @@ def test_a_sweep_over_seeds_leaves_one_folder_per_seed(tmp_path, shared_data):
     names = sorted(run["run_name"] for run in summary["runs"])
     assert len(names) == 2 and "seed=1" in names[1] and "seed" not in names[0]  # seed 0 is the default
     seeds = {_load(tmp_path / SUITE / name / "run_spec.json")["seed"] for name in names}
-    instances = [
-        {s["instance"]["id"] for s in _load(tmp_path / SUITE / name / "scenario_state.json")["request_states"]}
-        for name in names
-    ]
+    instances = [{s["instance"]["id"] for s in iter_request_states(tmp_path / SUITE / name)} for name in names]
     assert seeds == {0, 1} and instances[0] != instances[1]  # both runs are on disk, each its own
 
 

@@ -15,6 +15,8 @@ from conftest import run_cli
 from site_helpers import build_site, checkout_metadata
 from test_site import QuietHandler, _viewer_rows, _wait
 
+from crfm_eval.runner.readers import iter_request_states
+
 SCENARIOS = ("boolq", "mmlu", "imdb")
 
 
@@ -123,7 +125,7 @@ def test_mmlus_default_is_helms_joint_format_with_the_subjects_own_examples(swep
     _, runs = swept
     adaptation = json.loads((runs["mmlu"] / "run_spec.json").read_text())["adaptation"]
     assert (adaptation["name"], adaptation["method"]) == ("mmlu", "multiple_choice_joint")
-    states = json.loads((runs["mmlu"] / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(runs["mmlu"]))
     for state in states:
         subject = state["instance"]["sub_split"]
         prompt = state["request"]["prompt"]
@@ -148,7 +150,7 @@ def test_a_subjects_number_links_to_that_subjects_instances(swept):
     subject = sorted(part for part in links if part != "macro_average")[0]
     assert parse_qs(urlparse(links[subject]).query)["part"] == [subject]
     assert "part" not in parse_qs(urlparse(links["macro_average"]).query)
-    states = json.loads((runs["mmlu"] / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(runs["mmlu"]))
     expected = [state["instance"]["id"] for state in states if state["instance"]["sub_split"] == subject]
     handler = functools.partial(QuietHandler, directory=str(workdir / "site"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

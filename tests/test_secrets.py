@@ -1,6 +1,6 @@
 """A key given every supported way (command line, environment, credentials file) reaches no file and
 no terminal line: not the run folders, the cache, Hydra's sweep records (multirun.yaml, .submitit/),
-the logs with their tracebacks, the request errors in scenario_state.json, nor stdout/stderr of a
+the logs with their tracebacks, the request errors in scenario_state.jsonl, nor stdout/stderr of a
 single run, a sweep, or `--cfg job`.
 
 The same key is the proxy's admin key (the account the runs use), the account key given to the
@@ -133,10 +133,10 @@ def test_a_key_given_every_way_reaches_no_file_and_no_terminal(proxy, leaky_prov
     assert sent and all(headers["authorization"] == f"Bearer {KEY}" for headers in sent)
     outputs = tmp_path / "outputs"
     assert (outputs / "runs" / "default" / "multirun.yaml").is_file() and (outputs / "runs/default/.submitit").is_dir()
-    states = [path.read_text() for path in outputs.rglob("scenario_state.json")]
+    states = [path.read_text() for path in outputs.rglob("scenario_state.jsonl")]
     assert any("Incorrect API key provided: ***" in text for text in states)
     logs = "".join(path.read_text() for path in outputs.rglob("*.log"))
-    assert "Traceback" in logs and "AuthenticationError" in logs  # the debug tracebacks were written, redacted
+    assert "Traceback" in logs and "ClientError: 401 from" in logs  # the debug tracebacks were written, redacted
     assert REDACTED in commands["--cfg job --resolve, key on the command line"][0].stdout
     assert _files_holding_the_key(tmp_path, proxy_folder) == [tmp_path / "credentials.yaml"]  # where we wrote it
 

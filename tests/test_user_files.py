@@ -10,9 +10,11 @@ import pytest
 from conftest import run_cli
 
 from crfm_eval.errors import UserError
+from crfm_eval.runner.outputs import MANIFEST_FILE, PER_INSTANCE_STATS_FILE, SCENARIO_STATE_FILE, STATS_FILE
+from crfm_eval.runner.readers import iter_per_instance_stats, iter_request_states
 from crfm_eval.scenarios.user_files import CSVScenario, JSONLScenario
 
-RESULT_FILES = ("stats.json", "scenario_state.json", "per_instance_stats.json", "manifest.json")
+RESULT_FILES = (STATS_FILE, SCENARIO_STATE_FILE, PER_INSTANCE_STATS_FILE, MANIFEST_FILE)
 
 
 def _boolq_rows(shared_data, count):
@@ -77,7 +79,7 @@ def test_a_csv_file_runs_end_to_end_with_a_macro_average_over_its_parts(shared_d
     )
     assert completed.returncode == 0, completed.stderr
     run_dir = _run_dir(tmp_path)
-    states = json.loads((run_dir / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(run_dir))
     assert len(states) == 12
     for state in states:
         subject = state["instance"]["sub_split"]
@@ -89,7 +91,7 @@ def test_a_csv_file_runs_end_to_end_with_a_macro_average_over_its_parts(shared_d
     assert [stat["count"] for stat in per_subject] == [6, 6]
     macro = stats[("exact_match", "test", "macro_average")]
     assert macro["count"] == 2 and macro["mean"] == pytest.approx((per_subject[0]["mean"] + per_subject[1]["mean"]) / 2)
-    per_instance = json.loads((run_dir / "per_instance_stats.json").read_text())
+    per_instance = list(iter_per_instance_stats(run_dir))
     assert {entry["sub_split"] for entry in per_instance} == {"anatomy", "astronomy"}
 
 
@@ -235,7 +237,7 @@ def test_the_readmes_boolq_through_jsonl_example_is_lm_evals_boolq(shared_data, 
         cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    states = json.loads((_run_dir(tmp_path) / "scenario_state.json").read_text())["request_states"]
+    states = list(iter_request_states(_run_dir(tmp_path)))
     assert len(states) == 40  # two continuations per question
     rows = _boolq_rows(shared_data, 3270)
     for state in states:

@@ -9,9 +9,11 @@ becomes, and which metric sets score them.
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import ClassVar, Optional
 
-from crfm_eval.adaptation.few_shot import downsample, in_context_examples
+from crfm_eval.adaptation.few_shot import Subsample, examples_by_sub_split
 from crfm_eval.adaptation.fitting import FittedPrompt, fit_prompt
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
@@ -27,6 +29,18 @@ def metric_spec(name: str, class_path: str, **args: object) -> MetricSpec:
     return MetricSpec(_target_=class_path, args=dict(args), name=name)
 
 
+@dataclass(frozen=True)
+class AdaptationPlan:
+    """What a run will ask: its size, known up front, and the request states, made on demand."""
+
+    num_eval_instances: int
+    num_requests: Optional[int]
+    """Request states the plan makes, when the method knows it up front (None: it depends on each
+    instance, e.g. one request per reference)."""
+    request_states: Iterator[RequestState]
+    """Each eval instance's states come together (all its train trials), in the order of the instances."""
+
+
 EFFICIENCY = metric_spec("efficiency", "crfm_eval.metrics.efficiency.EfficiencyMetric")
 CALIBRATION = metric_spec("calibration", "crfm_eval.metrics.calibration.CalibrationMetric")
 
@@ -40,6 +54,10 @@ class Adapter(ABC):
     metric_specs: ClassVar[tuple[MetricSpec, ...]] = (EFFICIENCY,)
     """The metric sets that come with the method (a run adds the ones its config names)."""
 
+    requests_per_instance: ClassVar[Optional[int]] = 1
+    """Requests one eval instance makes in one train trial, if the same for every instance (None:
+    it varies, e.g. one per reference); only the progress bar and messages use it."""
+
     def __init__(self, spec: AdaptationSpec, model_spec: ModelSpec, service: Service, seed: int) -> None:
         if spec.num_train_trials < 1:
             raise UserError(f"adaptation.num_train_trials must be at least 1, not {spec.num_train_trials}.")
@@ -51,29 +69,81 @@ class Adapter(ABC):
         windows = [model_spec.max_sequence_length, service.context_length(model_spec.name)]
         self.max_sequence_length = min(window for window in windows if window)
 
-    def adapt(self, instances: list[Instance], max_eval_instances: Optional[int]) -> ScenarioState:
-        eval_instances = [instance for instance in instances if instance.split in self.spec.eval_splits]
-        if not eval_instances:
+    def adapt(self, instances: Iterable[Instance], max_eval_instances: Optional[int]) -> ScenarioState:
+        """Every request state at once (small runs and tests); the runner streams `plan` instead."""
+        return ScenarioState(self.spec, list(self.plan(instances, max_eval_instances).request_states))
+
+    def plan(self, instances: Iterable[Instance], max_eval_instances: Optional[int]) -> AdaptationPlan:
+        """Check and choose up front (a bad setting fails before any request is sent), then build the
+        request states lazily, one eval instance at a time with all its train trials together, so
+        that a run holds only the states in flight and a metric sees an instance's states together.
+
+        `instances` may be a list or a scenario's stream that reads its data again each time it is
+        iterated: it is gone through up to three times (to count the eval instances and collect the
+        train pool, to count the subsample and find its inputs in the pool, to build the states), so
+        that a run holds only the train pool (and, with max_eval_instances, the subsample's keys),
+        however many eval instances there are. The instances chosen and the examples are those of
+        `downsample` and `in_context_examples` (sub-split pools, contrast sets whole).
+        """
+        eval_splits = set(self.spec.eval_splits)
+        pool, num_eval, sub_splits = [], 0, set()
+        subsample = Subsample(max_eval_instances, self.seed)
+        for instance in instances:
+            if instance.split in eval_splits:
+                num_eval += 1
+                sub_splits.add(instance.sub_split)
+                subsample.add(instance)
+            if instance.split == TRAIN_SPLIT:
+                pool.append(instance)
+        if not num_eval:
             splits = sorted({instance.split for instance in instances})
             raise UserError(
                 f"The scenario has no instance in adaptation.eval_splits={self.spec.eval_splits}; "
                 f"its splits are {splits}."
             )
-        eval_instances = downsample(eval_instances, max_eval_instances, self.seed)
         if not self.uses_in_context_examples:
-            states = [state for instance in eval_instances for state in self.request_states(instance, [], 0)]
-            return ScenarioState(self.spec, states)
-        # Never show the model an eval instance as an example, even if a data set repeats one.
-        eval_inputs = {instance.input for instance in eval_instances}
-        pool = [i for i in instances if i.split == TRAIN_SPLIT and i.input not in eval_inputs]
-        if self.spec.max_train_instances > len(pool):
-            log.warning("Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances)
-        states = []
-        for trial in range(self.spec.num_train_trials):
-            examples = in_context_examples(pool, eval_instances, self.spec.max_train_instances, self.seed, trial)
-            for instance in eval_instances:
-                states += self.request_states(instance, examples[instance.sub_split], trial)
-        return ScenarioState(self.spec, states)
+            pool = []
+        num_chosen = num_eval
+        # A second pass over the chosen eval instances, only when there is a subsample to count or a
+        # pool to clean: never show the model an eval instance as an example, even if a data set repeats one.
+        if subsample.draw() or pool:
+            pool_inputs = {instance.input for instance in pool}
+            num_chosen, sub_splits, asked = 0, set(), set()
+            for instance in self._eval_instances(instances, subsample):
+                num_chosen += 1
+                sub_splits.add(instance.sub_split)
+                if instance.input in pool_inputs:
+                    asked.add(instance.input)
+            pool = [instance for instance in pool if instance.input not in asked]
+        examples: list[dict[Optional[str], list[Instance]]] = [{}]
+        if self.uses_in_context_examples:
+            if self.spec.max_train_instances > len(pool):
+                log.warning(
+                    "Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances
+                )
+            examples = [
+                examples_by_sub_split(pool, sub_splits, self.spec.max_train_instances, self.seed, trial)
+                for trial in range(self.spec.num_train_trials)
+            ]
+        per_instance = self.requests_per_instance
+        num_requests = None if per_instance is None else num_chosen * len(examples) * per_instance
+        return AdaptationPlan(num_chosen, num_requests, self._states(instances, subsample, examples))
+
+    def _eval_instances(self, instances: Iterable[Instance], subsample: Subsample) -> Iterator[Instance]:
+        eval_splits = set(self.spec.eval_splits)
+        for instance in instances:
+            if instance.split in eval_splits and subsample.keeps(instance):
+                yield instance
+
+    def _states(
+        self,
+        instances: Iterable[Instance],
+        subsample: Subsample,
+        examples: list[dict[Optional[str], list[Instance]]],
+    ) -> Iterator[RequestState]:
+        for instance in self._eval_instances(instances, subsample):
+            for trial, trial_examples in enumerate(examples):
+                yield from self.request_states(instance, trial_examples.get(instance.sub_split, []), trial)
 
     @abstractmethod
     def request_states(self, instance: Instance, examples: list[Instance], trial: int) -> list[RequestState]:
@@ -91,7 +161,14 @@ class Adapter(ABC):
         reserved_tokens: Optional[int] = None,
     ) -> FittedPrompt:
         return fit_prompt(
-            self.spec, examples, instance, self.tokenize, self.max_sequence_length, prompt_format, reserved_tokens
+            self.spec,
+            examples,
+            instance,
+            self.tokenize,
+            self.max_sequence_length,
+            prompt_format,
+            reserved_tokens,
+            lambda text: self.service.count_tokens(self.model_spec.name, text),
         )
 
     def base_state(self, instance: Instance, trial: int, fitted: FittedPrompt, request: Request) -> RequestState:

@@ -6,6 +6,7 @@ MMLU subject's own dev questions), else from the whole train pool; a contrast se
 
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Optional
 
 from crfm_eval.states import Instance
@@ -41,9 +42,16 @@ def sample_in_context_examples(pool: list[Instance], count: int, rng: random.Ran
 
 
 def in_context_examples(
-    pool: list[Instance], eval_instances: list[Instance], count: int, seed: int, trial: int
+    pool: list[Instance], eval_instances: Iterable[Instance], count: int, seed: int, trial: int
 ) -> dict[Optional[str], list[Instance]]:
-    """Eval sub-split -> the examples of its prompts in train trial `trial` (the same for all its instances).
+    """Eval sub-split -> the examples of its prompts in train trial `trial` (the same for all its instances)."""
+    return examples_by_sub_split(pool, {instance.sub_split for instance in eval_instances}, count, seed, trial)
+
+
+def examples_by_sub_split(
+    pool: list[Instance], sub_splits: Iterable[Optional[str]], count: int, seed: int, trial: int
+) -> dict[Optional[str], list[Instance]]:
+    """Sub-split of the eval instances -> the examples of its prompts in train trial `trial`.
 
     A sub-split with train instances of its own draws from them (its own seeded stream, so adding a
     subject changes no other subject's examples); any other draws from the whole pool with the run's
@@ -54,7 +62,7 @@ def in_context_examples(
         if instance.sub_split is not None:
             own_pools[instance.sub_split].append(instance)
     chosen = {}
-    for sub_split in sorted({instance.sub_split for instance in eval_instances}, key=str):
+    for sub_split in sorted(set(sub_splits), key=str):
         own = own_pools.get(sub_split)
         if own:
             rng = random.Random(f"{seed}/train_trial/{trial}/sub_split/{sub_split}")
@@ -64,7 +72,10 @@ def in_context_examples(
     return chosen
 
 
-def _sampling_unit(instance: Instance) -> tuple[str, str]:
+SamplingUnit = tuple[str, str]
+
+
+def _sampling_unit(instance: Instance) -> SamplingUnit:
     return ("contrast_set", instance.contrast_set) if instance.contrast_set is not None else ("id", instance.id)
 
 
@@ -73,29 +84,59 @@ def _stratum(instance: Instance) -> Optional[str]:
     return instance.sub_split if instance.contrast_set is None else None
 
 
-def downsample(instances: list[Instance], max_count: Optional[int], seed: int) -> list[Instance]:
-    """At most `max_count` instances of each sub-split drawn with `seed`, kept in their original order.
+class Subsample:
+    """The eval subsample, drawn from instances seen one at a time (a run streams its instances).
 
-    Each sub-split (e.g. an MMLU subject) is capped on its own, as HELM caps each subject's run, so
-    that every part keeps its share however many parts there are; its draw has its own seeded
-    stream, so adding a subject changes no other subject's sample. A contrast set (an original
-    question and its perturbations) counts as one and is kept or dropped whole, as HELM counts an
-    instance with its contrast inputs: a set cut in half has no consistency.
+    At most `max_count` instances of each sub-split drawn with `seed`. Each sub-split (e.g. an MMLU
+    subject) is capped on its own, as HELM caps each subject's run, so that every part keeps its
+    share however many parts there are; its draw has its own seeded stream, so adding a subject
+    changes no other subject's sample. A contrast set (an original question and its perturbations)
+    counts as one and is kept or dropped whole, as HELM counts an instance with its contrast
+    inputs: a set cut in half has no consistency. Without a cap nothing is kept in memory.
     """
-    if max_count is None:
-        return instances
-    strata: dict[Optional[str], list[tuple[str, str]]] = defaultdict(list)
-    for instance in instances:
-        units = strata[_stratum(instance)]
+
+    def __init__(self, max_count: Optional[int], seed: int) -> None:
+        self.max_count, self.seed = max_count, seed
+        self._strata: dict[Optional[str], list[SamplingUnit]] = defaultdict(list)
+        self._kept: Optional[set[SamplingUnit]] = None
+
+    def add(self, instance: Instance) -> None:
+        """Feed every eval instance once, in order, before asking `keeps`."""
+        if self.max_count is None:
+            return
+        units = self._strata[_stratum(instance)]
         if not units or units[-1] != _sampling_unit(instance):
             units.append(_sampling_unit(instance))
-    kept: set[tuple[str, str]] = set()
-    for stratum, units in strata.items():
-        units = list(dict.fromkeys(units))
-        if len(units) <= max_count:
-            kept.update(units)
-            continue
-        # The whole-split stream (no sub-split) is the one every scenario without parts always used.
-        rng = random.Random(seed if stratum is None else f"{seed}/sub_split/{stratum}")
-        kept.update(units[index] for index in rng.sample(range(len(units)), max_count))
-    return [instance for instance in instances if _sampling_unit(instance) in kept]
+
+    def draw(self) -> bool:
+        """Draw the subsample from the instances fed; False when every instance is kept."""
+        if self.max_count is None:
+            return False
+        kept: set[SamplingUnit] = set()
+        capped = False
+        for stratum, units in self._strata.items():
+            units = list(dict.fromkeys(units))
+            if len(units) <= self.max_count:
+                kept.update(units)
+                continue
+            capped = True
+            # The whole-split stream (no sub-split) is the one every scenario without parts always used.
+            rng = random.Random(self.seed if stratum is None else f"{self.seed}/sub_split/{stratum}")
+            kept.update(units[index] for index in rng.sample(range(len(units)), self.max_count))
+        self._strata.clear()
+        self._kept = kept if capped else None
+        return capped
+
+    def keeps(self, instance: Instance) -> bool:
+        return self._kept is None or _sampling_unit(instance) in self._kept
+
+
+def downsample(instances: list[Instance], max_count: Optional[int], seed: int) -> list[Instance]:
+    """At most `max_count` instances of each sub-split drawn with `seed` (see `Subsample`), kept in
+    their original order."""
+    subsample = Subsample(max_count, seed)
+    for instance in instances:
+        subsample.add(instance)
+    if not subsample.draw():
+        return instances
+    return [instance for instance in instances if subsample.keeps(instance)]

@@ -32,9 +32,12 @@ def fit_prompt(
     max_sequence_length: int,
     prompt_format: PromptFormat = GENERATION_FORMAT,
     reserved_tokens: Optional[int] = None,
+    count_tokens: Optional[Callable[[str], int]] = None,
 ) -> FittedPrompt:
     """`reserved_tokens` (default adaptation.max_tokens) is the room kept after the prompt: the
-    generated tokens, or the longest continuation a log-likelihood request scores."""
+    generated tokens, or the longest continuation a log-likelihood request scores.
+    `count_tokens(text)` must equal `len(tokenize(text))`; a client may count faster than it tokenizes."""
+    count = count_tokens or (lambda text: len(tokenize(text)))
     reserved = spec.max_tokens if reserved_tokens is None else reserved_tokens
     budget = max_sequence_length - reserved
     if budget <= 0:
@@ -46,7 +49,7 @@ def fit_prompt(
         )
     for kept in range(len(examples), -1, -1):
         text = build_prompt(spec, examples[:kept], eval_instance, prompt_format=prompt_format)
-        num_tokens = len(tokenize(text))
+        num_tokens = count(text)
         if num_tokens <= budget:
             return FittedPrompt(text, examples[:kept], num_tokens, truncated=False)
     # Even alone the eval instance is too long: drop tokens from the start of its input.
@@ -55,7 +58,7 @@ def fit_prompt(
     for extra in range(0, len(input_tokens) + 1, max(1, len(input_tokens) // 50)):
         shortened = "".join(input_tokens[min(len(input_tokens), overflow + extra) :])
         text = build_prompt(spec, [], eval_instance, shortened, prompt_format)
-        num_tokens = len(tokenize(text))
+        num_tokens = count(text)
         if num_tokens <= budget:
             return FittedPrompt(text, [], num_tokens, truncated=True)
     raise UserError(

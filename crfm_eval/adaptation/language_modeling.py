@@ -28,6 +28,7 @@ class LanguageModelingAdapter(Adapter):
     scores_text = True
     uses_in_context_examples = False
     metric_specs = (EFFICIENCY, LANGUAGE_MODELING)
+    requests_per_instance = None  # one per window of the text
 
     @property
     def window_tokens(self) -> int:

@@ -21,6 +21,7 @@ ORIGINAL, CALIBRATION_MODE = "original", "calibration"
 class MultipleChoiceSeparateAdapter(Adapter):
     scores_text = True
     metric_specs = (EFFICIENCY, MULTIPLE_CHOICE, CALIBRATION)
+    requests_per_instance = None  # one per reference
 
     def continuation(self, reference_text: str) -> str:
         """What is scored after the prompt: the whitespace the output prefix ends with, then the reference."""

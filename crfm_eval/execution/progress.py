@@ -9,9 +9,9 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any, Optional
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
+# tqdm is imported only when a bar is shown: its logging helper pulls in asyncio (~70 ms of start-up).
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +19,16 @@ LOG_EVERY_SECONDS = 15.0
 
 
 class Progress:
-    def __init__(self, total: int, description: str, enabled: bool) -> None:
+    def __init__(self, total: Optional[int], description: str, enabled: bool) -> None:
+        """`total` None: not known in advance (a bar then counts up, the log lines say how many so far)."""
         self.total = total
         self.description = description
         self.done = 0
-        self._bar = tqdm(total=total, desc=description, unit="req") if enabled and sys.stderr.isatty() else None
+        self._bar: Any = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=description, unit="req")
         self._log_lines = enabled and self._bar is None
         self._last_log = time.monotonic()
 
@@ -33,7 +38,7 @@ class Progress:
             self._bar.update(1)
         elif self._log_lines and (time.monotonic() - self._last_log >= LOG_EVERY_SECONDS or self.done == self.total):
             self._last_log = time.monotonic()
-            log.info("%s: %d/%d", self.description, self.done, self.total)
+            log.info("%s: %d/%s", self.description, self.done, "?" if self.total is None else self.total)
 
     @property
     def shows_bar(self) -> bool:
@@ -45,10 +50,12 @@ class Progress:
 
 
 @contextlib.contextmanager
-def progress(total: int, description: str, enabled: bool = True) -> Iterator[Progress]:
+def progress(total: Optional[int], description: str, enabled: bool = True) -> Iterator[Progress]:
     tracker = Progress(total, description, enabled)
     try:
         if tracker.shows_bar:
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
             with logging_redirect_tqdm():
                 yield tracker
         else:

@@ -15,6 +15,7 @@ As in metric.py, an instance's values are first averaged over its train trials.
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Callable, Optional
 
 from crfm_eval.metrics.statistics import summarize
@@ -32,7 +33,7 @@ class _InstanceValues:
         return sum(values) / len(values) if values else None
 
 
-def breakdown_stats(per_instance: list[PerInstanceStats], is_proportion: Callable[[str], bool]) -> list[Stat]:
+def breakdown_stats(per_instance: Iterable[PerInstanceStats], is_proportion: Callable[[str], bool]) -> list[Stat]:
     """Sub-split, macro-average and consistency stats, in a stable order (split, kind, part, name)."""
     by_split: dict[str, dict[str, _InstanceValues]] = defaultdict(dict)
     for entry in per_instance:

@@ -57,6 +57,11 @@ class Metric(ABC):
     def is_proportion(self, name: str) -> bool:
         return name in self.proportions
 
+    def prepare(self, states: list[RequestState]) -> None:
+        """Called once with every executed request state of the run, before `evaluate_instance`: a
+        metric that asks an outside scorer (toxicity) scores all the texts in one batch here."""
+        return None
+
     @abstractmethod
     def evaluate_instance(self, states: list[RequestState]) -> dict[str, float]:
         """The values of one eval instance in one train trial, from all its executed request states."""
@@ -112,6 +117,8 @@ def compute_stats(
     def is_proportion(name: str) -> bool:
         return any(metric.is_proportion(name) for metric in metrics)
 
+    for metric in metrics:
+        metric.prepare(scenario_state.request_states)
     deterministic: list[PerInstanceStats] = []
     execution: list[PerInstanceStats] = []
     for states in instance_groups(scenario_state.request_states):

@@ -4,7 +4,8 @@ The key is canonical JSON (sorted keys, no spaces) of the model's name, the clie
 (class and whatever its `cache_identity` names, e.g. a base URL) and every field of the Request:
 the full prompt, every decoding parameter, the number of completions, the seed and the sample tag.
 Only successful results are stored, and each is committed before `put` returns, so a killed run
-never pays twice for a finished request.
+never pays twice for a finished request. Puts of concurrent threads share one commit (one writer
+thread, `group_commit`), and commits reach the OS rather than the disk (SYNCHRONOUS below).
 
 The file keeps sqlitedict's layout (table `requests`, columns `key TEXT PRIMARY KEY, value BLOB`,
 the value as JSON text), so caches written by earlier versions, or by sqlitedict itself, read the
@@ -13,7 +14,8 @@ through one writer thread, which keeps the first exception it meets and raises i
 *whichever caller touches the handle next*. One request whose text cannot be stored then failed
 other, unrelated requests (the proxy's issue 15: 80 of 240 normal requests failed beside 1 in 5
 bad ones). Here every thread has its own connection and every error reaches only the caller whose
-statement caused it.
+statement caused it. The writer thread of `group_commit` keeps that: a batch's failure goes to
+the callers whose rows were in it, and only to them.
 """
 
 import dataclasses
@@ -23,12 +25,17 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
+from crfm_eval.models.group_commit import GroupCommitWriter
 from crfm_eval.models.shared_sqlite import LOCK_WAIT_SECONDS, prepare, retry_while_locked
 from crfm_eval.states import Request
 
 TABLE = "requests"
 _SELECT = f'SELECT value FROM "{TABLE}" WHERE key = ?'
-_REPLACE = f'REPLACE INTO "{TABLE}" (key, value) VALUES (?, ?)'  # the statement sqlitedict runs
+SYNCHRONOUS = "NORMAL"
+"""A commit reaches the OS, not the disk: it survives the process being killed at any moment (what
+resuming needs), while a power cut may lose the last results (asked again then). Measured here,
+FULL's fsync made a commit 6-20 ms instead of 0.07 ms on a busy disk, and every request waits for
+its commit: with requests answered in 50 ms that alone cost 10-30% of the request rate."""
 
 
 def _json_text(content: Any, sort_keys: bool) -> str:
@@ -69,7 +76,7 @@ class RequestCache:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._write_lock = threading.Lock()  # threads of one process take turns rather than poll sqlite's lock
+        self._writer = GroupCommitWriter(path, TABLE, self._writer_connection)
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection (sqlite connections are cheap; sharing one would share its errors)."""
@@ -85,6 +92,16 @@ class RequestCache:
             self._local.connection = connection
         return connection
 
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The group-commit writer's own connection (it opens its transactions itself)."""
+        connection = sqlite3.connect(
+            str(self.path), timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        connection.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+        with self._connections_lock:
+            self._connections.append(connection)
+        return connection
+
     def get(self, key: str) -> Optional[dict[str, Any]]:
         text = self.get_text(key)
         return None if text is None else json.loads(text)
@@ -97,9 +114,8 @@ class RequestCache:
         return row[0] if isinstance(row[0], str) else bytes(row[0]).decode("utf-8")
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        text = _json_text(value, sort_keys=False)
-        with self._write_lock:
-            retry_while_locked(lambda: self._connection().execute(_REPLACE, (key, text)), self.path)
+        """Returns once the value is committed (with the other puts waiting at that moment)."""
+        self._writer.put(key, _json_text(value, sort_keys=False))
 
     def __len__(self) -> int:
         return retry_while_locked(
@@ -107,6 +123,7 @@ class RequestCache:
         )
 
     def close(self) -> None:
+        self._writer.close()
         with self._connections_lock:
             for connection in self._connections:
                 connection.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from crfm_eval.errors import UserError
-from crfm_eval.json_io import from_jsonable, to_jsonable
+from crfm_eval.json_io import to_jsonable
 from crfm_eval.models.cache import RequestCache, cache_key
 from crfm_eval.models.clients.client import Client
 from crfm_eval.models.credentials import Credentials
@@ -19,7 +19,7 @@ from crfm_eval.models.in_flight import InFlight
 from crfm_eval.objects import create_object
 from crfm_eval.redaction import redact
 from crfm_eval.specs import ModelSpec
-from crfm_eval.states import Request, RequestResult
+from crfm_eval.states import Request, RequestResult, request_result_from_json
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,15 @@ class Service(ABC):
     @abstractmethod
     def tokenize(self, model: str, text: str) -> list[str]:
         """The model's tokens of `text` (strings that concatenate to `text`)."""
+
+    def count_tokens(self, model: str, text: str) -> int:
+        """`len(self.tokenize(model, text))`, cheaper where the service can count without the tokens."""
+        return len(self.tokenize(model, text))
+
+    def cached_result(self, request: Request) -> Optional[RequestResult]:
+        """The stored result of `request` if this service can tell at once, without asking the model
+        (None: ask with `make_request`). Lets a caller skip a thread hand-off for a cache hit."""
+        return None
 
     @abstractmethod
     def context_length(self, model: str) -> Optional[int]:
@@ -79,6 +88,10 @@ class LocalService(Service):
         client, _ = self._client_and_cache(model)
         return client.tokenize(text)
 
+    def count_tokens(self, model: str, text: str) -> int:
+        client, _ = self._client_and_cache(model)
+        return client.count_tokens(text)
+
     def context_length(self, model: str) -> Optional[int]:
         client, _ = self._client_and_cache(model)
         return client.context_length()
@@ -119,9 +132,7 @@ class LocalService(Service):
     def make_request(self, request: Request) -> RequestResult:
         client, cache = self._client_and_cache(request.model)
         key = self._key(client, request)
-        stored = cache.get(key)
-        if stored is not None:
-            return self._cache_hit(stored)
+        # One cache lookup, in _call_once (a lookup binds and compares the whole key, prompt included).
         result, shared = self._in_flight.run(key, lambda: self._call_once(client, cache, key, request))
         if shared and result.success:  # another thread's call answered it: no upstream call for this one
             with self._lock:
@@ -132,7 +143,7 @@ class LocalService(Service):
     def _cache_hit(self, stored: dict[str, Any]) -> RequestResult:
         with self._lock:
             self.num_cache_hits += 1
-        return dataclasses.replace(from_jsonable(RequestResult, stored), cached=True)
+        return dataclasses.replace(request_result_from_json(stored), cached=True)
 
     def _call_once(self, client: Client, cache: RequestCache, key: str, request: Request) -> RequestResult:
         """Ask the model, unless another thread or process stored the result since the first look."""

@@ -1,27 +1,79 @@
-"""The Runner controller: drives scenario -> adapter -> executor -> metric -> files for one RunSpec."""
+"""The Runner controller: drives scenario -> adapter -> executor -> metric -> files for one RunSpec.
 
+One pass, streaming: the adapter makes request states on demand, the executor hands back each
+with its result in request order, and the recorder writes it to the run folder and into the
+running stats before the next one. Memory stays that of the train pool and the states in flight,
+whatever the number of instances.
+"""
+
+import importlib
 import logging
+import threading
 import time
 from pathlib import Path
+from typing import Optional
 
+from crfm_eval.adaptation.adapter import AdaptationPlan
 from crfm_eval.adaptation.methods import check_model_supports, create_adapter
 from crfm_eval.errors import UserError
-from crfm_eval.execution.executor import Executor, failed_states
-from crfm_eval.metrics.metric import Metric, compute_stats, metric_info
+from crfm_eval.execution.executor import Executor
+from crfm_eval.metrics.metric import Metric, metric_info
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService, Service
 from crfm_eval.objects import create_object
-from crfm_eval.proxy.remote_service import RemoteService
-from crfm_eval.runner.manifest import build_manifest
+from crfm_eval.runner.manifest import ManifestFacts
 from crfm_eval.runner.metric_info import write_metric_info
-from crfm_eval.runner.outputs import run_dir_of, write_manifest, write_run_outputs
+from crfm_eval.runner.outputs import run_dir_of, start_run_folder, write_manifest, write_stats
+from crfm_eval.runner.recorder import RunRecorder
 from crfm_eval.runner.report import stats_table
 from crfm_eval.runner.resume import check_same_run, completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
 from crfm_eval.specs import MetricSpec, RunSpec
-from crfm_eval.states import ScenarioState, Stat
+from crfm_eval.states import Stat
 
 log = logging.getLogger(__name__)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the requests of a run were being made: how far it got."""
+
+    def __init__(self, kept: int, total: Optional[int], written: int, run_dir: Path) -> None:
+        super().__init__(kept, total, written, run_dir)
+        self.kept, self.total, self.written, self.run_dir = kept, total, written, run_dir
+
+    @property
+    def progress(self) -> str:
+        of_total = "" if self.total is None else f" of {self.total}"
+        return f"{self.kept}{of_total} requests finished and are kept"
+
+    def __str__(self) -> str:
+        return (
+            f"Interrupted: {self.progress} (in the cache; {self.written} written to {self.run_dir}); "
+            "run the same command again to resume."
+        )
+
+
+SLOW_IMPORTS = ("scipy.special",)
+"""Imported on first use by the stats at the end of a run (0.3-0.6 s here, numpy included)."""
+
+
+def _load_in_background(modules: tuple[str, ...]) -> list[float]:
+    """Import `modules` in a thread while the requests are in flight: a run that waits on its model
+    then does not wait for them at the end (a run that is all CPU, e.g. from the cache, gains
+    nothing and loses nothing). A failure shows up where the module is really imported. Returns
+    a list that gets the CPU seconds the imports took, once they are done."""
+    cpu_seconds: list[float] = []
+
+    def load() -> None:
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # reported by the real import, in the main thread
+                pass
+        cpu_seconds.append(time.thread_time())
+
+    threading.Thread(target=load, name="preload", daemon=True).start()
+    return cpu_seconds
 
 
 def create_service(run_spec: RunSpec) -> Service:
@@ -31,6 +83,8 @@ def create_service(run_spec: RunSpec) -> Service:
     """
     execution = run_spec.execution
     if execution.url:
+        from crfm_eval.proxy.remote_service import RemoteService  # only proxy runs pay for `requests`
+
         return RemoteService(execution.url, execution.api_key)
     credentials_file = Path(execution.credentials_file) if execution.credentials_file else None
     return LocalService([run_spec.model], Path(execution.cache_dir), Credentials.load(credentials_file))
@@ -38,7 +92,7 @@ def create_service(run_spec: RunSpec) -> Service:
 
 def run(run_spec: RunSpec) -> list[Stat]:
     """Evaluate one run and write its folder; returns its stats."""
-    start = time.perf_counter()
+    start, cpu_before_run = time.perf_counter(), time.process_time()
     run_dir = run_dir_of(run_spec)
     check_same_run(run_dir, run_spec)
     done = None if run_spec.force else completed_stats(run_dir, run_spec)
@@ -52,29 +106,47 @@ def run(run_spec: RunSpec) -> list[Stat]:
         for name, spec in metric_specs(adapter_class.metric_specs, run_spec.metric).items()
     ]
     mark_incomplete(run_dir)
+    facts = ManifestFacts.gather()  # git and library versions, looked up while the run goes on
     scenario = create_object(run_spec.scenario._target_, run_spec.scenario.args, Scenario, "scenario._target_")
     instances = scenario.get_instances(Path(run_spec.data_dir))
-    log.info("%s: %d instances", run_spec.scenario.name, len(instances))
 
     service = create_service(run_spec)
+    recorder = None
     try:
         adapter = create_adapter(run_spec.adaptation, run_spec.model, service, run_spec.seed)
-        scenario_state = adapter.adapt(instances, run_spec.max_eval_instances)
-        log.info("%d requests to %s", len(scenario_state.request_states), run_spec.model.name)
-        scenario_state = Executor(run_spec.execution, service).execute(scenario_state)
+        plan = adapter.plan(instances, run_spec.max_eval_instances)
+        log.info(
+            "%s: %d eval instances, %s requests to %s",
+            run_spec.scenario.name,
+            plan.num_eval_instances,
+            "?" if plan.num_requests is None else plan.num_requests,
+            run_spec.model.name,
+        )
+        start_run_folder(run_dir, run_spec)
+        recorder = RunRecorder(run_dir, metrics)
+        setup_seconds = time.perf_counter() - start
+        execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
     finally:
         service.close()
+        if recorder is not None:
+            recorder.close()
 
-    per_instance_stats, stats, execution_stats = compute_stats(metrics, scenario_state)
-    write_run_outputs(run_dir, run_spec, scenario_state, per_instance_stats, stats, execution_stats)
+    stats, execution_stats = recorder.stats()
+    write_stats(run_dir, stats, execution_stats)
     write_metric_info(run_dir, metric_info(metrics), {stat.name for stat in stats + execution_stats})
-    failures = failed_states(scenario_state.request_states)
-    write_manifest(run_dir, build_manifest(run_spec.seed, time.perf_counter() - start, _counts(scenario_state)))
+    timings = {
+        "wall_time_seconds": time.perf_counter() - start,
+        "setup_seconds": setup_seconds,
+        "execute_seconds": execute_seconds,
+        "cpu_seconds_before_run": cpu_before_run,  # the interpreter, imports and Hydra
+        "cpu_seconds": time.process_time(),
+        "execute_cpu_seconds": execute_cpu_seconds,
+    }
+    write_manifest(run_dir, facts.manifest(run_spec.seed, {**recorder.counts(), **timings}))
     log.info("Results in %s\n%s", run_dir, stats_table(stats + execution_stats))
-    if failures:
-        first_error = failures[0].result.error if failures[0].result else "no result"
+    if recorder.num_failed_requests:
         raise UserError(
-            f"{len(failures)} of {len(scenario_state.request_states)} requests failed (first: {first_error}); "
+            f"{recorder.num_failed_requests} of {recorder.num_requests} requests failed (first: {recorder.first_error}); "
             "fix the cause and rerun the same command: finished requests come from the cache."
         )
     return stats
@@ -89,12 +161,18 @@ def metric_specs(method_specs: tuple[MetricSpec, ...], added: dict[str, MetricSp
     return chosen
 
 
-def _counts(scenario_state: ScenarioState) -> dict[str, int]:
-    results = [state.result for state in scenario_state.request_states if state.result is not None]
-    return {
-        "num_instances": len({state.instance.id for state in scenario_state.request_states}),
-        "num_requests": len(scenario_state.request_states),
-        "num_cache_hits": sum(result.cached for result in results),
-        "num_model_calls": sum(not result.cached for result in results),
-        "num_failed_requests": sum(not result.success for result in results),
-    }
+def _execute(
+    run_spec: RunSpec, service: Service, plan: AdaptationPlan, recorder: RunRecorder, run_dir: Path
+) -> tuple[float, float]:
+    """Every request, each result recorded as it comes; (wall, CPU) seconds it took (CPU: of the
+    requests, without the imports made meanwhile in the background)."""
+    preload_cpu = _load_in_background(SLOW_IMPORTS)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    executor = Executor(run_spec.execution, service)
+    try:
+        for state in executor.execute(plan.request_states, plan.num_requests):
+            recorder.record(state)
+    except KeyboardInterrupt:
+        raise RunInterrupted(executor.num_succeeded, plan.num_requests, recorder.num_requests, run_dir) from None
+    recorder.finish()
+    return time.perf_counter() - start, time.process_time() - cpu_start - sum(preload_cpu)

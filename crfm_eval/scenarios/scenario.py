@@ -1,6 +1,7 @@
 """The Scenario controller: where instances come from."""
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 
 from crfm_eval.states import Instance
@@ -14,5 +15,9 @@ class Scenario(ABC):
     """Produces the instances of one data set, from local files or downloads under `data_dir`."""
 
     @abstractmethod
-    def get_instances(self, data_dir: Path) -> list[Instance]:
-        """All instances of every split, in a deterministic order."""
+    def get_instances(self, data_dir: Path) -> Iterable[Instance]:
+        """All instances of every split, in a deterministic order.
+
+        A list, or for a data set too large to hold in memory an object that reads its data again
+        each time it is iterated: adaptation goes over the instances up to three times.
+        """

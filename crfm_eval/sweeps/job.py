@@ -9,6 +9,7 @@ failed job once the sweep is over and sets the exit status.
 """
 
 import logging
+import sys
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -16,7 +17,7 @@ from hydra.types import RunMode
 from crfm_eval.errors import UserError
 from crfm_eval.runner.outputs import run_dir_of
 from crfm_eval.runner.resume import check_same_run
-from crfm_eval.runner.runner import run
+from crfm_eval.runner.runner import RunInterrupted, run
 from crfm_eval.specs import RunSpec
 from crfm_eval.sweeps.job_status import one_line, record_end, record_start
 from crfm_eval.sweeps.summary import write_summary
@@ -35,6 +36,8 @@ def run_job(run_spec: RunSpec) -> None:
     record_start(run_dir, run_spec)
     try:
         run(run_spec)
+    except KeyboardInterrupt as interrupt:
+        _interrupted(run_spec, interrupt)
     except Exception as error:
         record_end(run_dir, one_line(error))
         write_summary(run_dir.parent)
@@ -47,3 +50,28 @@ def run_job(run_spec: RunSpec) -> None:
         return
     record_end(run_dir, None)
     write_summary(run_dir.parent)
+
+
+def _interrupted(run_spec: RunSpec, interrupt: KeyboardInterrupt) -> None:
+    """Ctrl-C: record it, say in one line what is kept (in a sweep, also which runs are complete), and
+    end the whole command with status 130 (SystemExit passes through Hydra's launchers untouched)."""
+    run_dir = run_dir_of(run_spec)
+    record_end(run_dir, "interrupted (Ctrl-C)", interrupted=True)
+    summary = write_summary(run_dir.parent)
+    if isinstance(interrupt, RunInterrupted):
+        progress = interrupt.progress
+    else:  # before the requests (loading data, adapting) or after them (stats, files)
+        progress = "finished requests are in the cache"
+    if in_sweep():
+        complete = [run["run_name"] for run in summary["runs"] if run["status"] == "complete"]
+        line = (
+            f"Sweep interrupted in {run_spec.run_name} ({progress}); {len(complete)} run(s) of suite "
+            f"{run_spec.suite} complete ({', '.join(complete) or 'none'}); run the same command again to resume "
+            "(complete runs are skipped)."
+        )
+    elif isinstance(interrupt, RunInterrupted):
+        line = str(interrupt)
+    else:
+        line = f"Interrupted: {progress}; run the same command again to resume."
+    print(line, file=sys.stderr)
+    raise SystemExit(130)

@@ -41,10 +41,11 @@ def record_start(run_dir: Path, run_spec: RunSpec) -> None:
     )
 
 
-def record_end(run_dir: Path, error: Optional[str]) -> None:
-    """The job is over; `error` is the one line that says why it failed, or None."""
+def record_end(run_dir: Path, error: Optional[str], interrupted: bool = False) -> None:
+    """The job is over; `error` is the one line that says why it failed, or None. An interrupted job
+    (Ctrl-C) is partial, not failed: the same command resumes it."""
     status = read_status(run_dir) or {}
-    status.update(ended_at=time.time(), error=None if error is None else redact(error))
+    status.update(ended_at=time.time(), error=None if error is None else redact(error), interrupted=interrupted)
     write_json(run_dir / STATUS_FILE, status)
 
 

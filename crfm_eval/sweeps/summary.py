@@ -6,8 +6,9 @@ each writes the file atomically. Only run folders are listed (not `.submitit/` n
 
 Status of a run:
 - `complete`: manifest.json is there and no request failed;
-- `partial`: outputs with failed requests (their error line is given), or a job that started and
-  has not ended: still running, or killed (rerun the same command to finish it);
+- `partial`: outputs with failed requests (their error line is given), a job interrupted with
+  Ctrl-C, or a job that started and has not ended: still running, or killed (rerun the same
+  command to finish it);
 - `failed`: the job ended with an error before writing outputs (the error line says why).
 """
 
@@ -61,7 +62,7 @@ def run_entry(run_dir: Path) -> Optional[dict[str, Any]]:
     if manifest is not None:
         state = "complete" if manifest.get("num_failed_requests") == 0 else "partial"
     else:
-        state = "failed" if error else "partial"
+        state = "failed" if error and not status.get("interrupted") else "partial"
     spec = run_spec or {}
     return {
         "run_name": run_dir.name,

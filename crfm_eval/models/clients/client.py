@@ -52,3 +52,8 @@ class Client(ABC):
     @abstractmethod
     def tokenize(self, text: str) -> list[str]:
         """The model's tokens of `text` as strings whose concatenation is `text`."""
+
+    def count_tokens(self, text: str) -> int:
+        """`len(self.tokenize(text))`; a client that can count without making the tokens says so
+        (fitting counts every prompt of a run)."""
+        return len(self.tokenize(text))

@@ -46,15 +46,24 @@ def call_with_retries(
     base_wait: float = 0.5,
     max_wait: float = 60.0,
 ) -> T:
-    exponential = tenacity.wait_exponential(multiplier=base_wait, max=max_wait)
+    # The first attempt goes straight to `call`: most calls succeed, and building tenacity's
+    # machinery cost ~0.05-0.1 ms a call (measured), a tenth of a whole request to a local server.
+    # Tenacity then makes the other attempts, its waits numbered as if it had made the first one.
+    try:
+        return call()
+    except Exception as error:
+        if attempts <= 1 or not is_retryable(error):
+            raise
 
-    def wait(state: tenacity.RetryCallState) -> float:
-        return min(max_wait, max(exponential(state), retry_after() or 0.0))
+    def wait_after(failed_attempts: int) -> float:
+        """tenacity's wait_exponential (base_wait x 2^(n-1), at most max_wait), or Retry-After if longer."""
+        return min(max_wait, max(base_wait * 2 ** (failed_attempts - 1), retry_after() or 0.0))
 
+    time.sleep(wait_after(1))
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_retryable),
-        stop=tenacity.stop_after_attempt(max(1, attempts)),
-        wait=wait,
+        stop=tenacity.stop_after_attempt(attempts - 1),
+        wait=lambda state: wait_after(state.attempt_number + 1),
         reraise=True,
     )
     return retrying(call)

@@ -1,0 +1,124 @@
+"""Each executed request state, as it arrives: one line in scenario_state.jsonl; once an instance's
+states of one train trial are all in, its metric values as one line of per_instance_stats.jsonl
+and into the running stats. Nothing per request stays in memory.
+
+Two things need the whole run, and get it without holding it when they can:
+- stats over parts of a split (sub-splits, macro average, contrast-set consistency, see
+  metrics/breakdowns.py) and derived stats: from per_instance_stats.jsonl read back at the end,
+  only when the run has parts or a metric derives;
+- a metric with a `prepare` hook (it sees every executed state before scoring any, e.g. to batch
+  an outside scorer): then the states are kept until the last one is in, `prepare` is called with
+  all of them, and only then is every instance scored. Memory then grows with the run.
+"""
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Optional
+
+from crfm_eval.metrics.accumulator import MetricSets, StatsAccumulator, derived_stats
+from crfm_eval.metrics.breakdowns import breakdown_stats
+from crfm_eval.metrics.metric import Metric
+from crfm_eval.runner.outputs import PER_INSTANCE_STATS_FILE, SCENARIO_STATE_FILE, JsonlAppender, json_line
+from crfm_eval.runner.readers import iter_per_instance_stats
+from crfm_eval.states import PerInstanceStats, RequestState, Stat
+
+
+class RunRecorder:
+    def __init__(self, run_dir: Path, metrics: list[Metric]) -> None:
+        self.run_dir = run_dir
+        self.metric_sets = MetricSets(metrics)
+        self._states = JsonlAppender(run_dir / SCENARIO_STATE_FILE)
+        self._per_instance = JsonlAppender(run_dir / PER_INSTANCE_STATS_FILE)
+        self._stats = StatsAccumulator(self.metric_sets.is_proportion)
+        self._execution_stats = StatsAccumulator(self.metric_sets.is_proportion)
+        self._group: list[RequestState] = []
+        """The states of the (instance, train trial) being received: a metric scores them together."""
+        self._held: Optional[list[RequestState]] = [] if self.metric_sets.prepare else None
+        """Every state of the run, kept for the metrics' `prepare` hook (None: no metric has one)."""
+        self._has_parts = False
+        """Some instance has a sub-split or a contrast set: breakdown stats are computed at the end."""
+        self.num_requests = self.num_cache_hits = self.num_model_calls = self.num_failed_requests = 0
+        self.first_error: Optional[str] = None
+
+    def record(self, state: RequestState) -> None:
+        self._states.append(json_line(state))
+        self._count(state)
+        if self._held is not None:
+            self._held.append(state)
+        else:
+            self._receive(state)
+
+    def _receive(self, state: RequestState) -> None:
+        group = self._group[0] if self._group else None
+        if group is not None and (group.instance.id, group.train_trial_index) != (
+            state.instance.id,
+            state.train_trial_index,
+        ):
+            self._evaluate_group()
+        self._group.append(state)
+
+    def _count(self, state: RequestState) -> None:
+        self.num_requests += 1
+        result = state.result
+        if result is not None:
+            self.num_cache_hits += result.cached
+            self.num_model_calls += not result.cached  # a failed call is a call
+        if result is None or not result.success:
+            self.num_failed_requests += 1
+            if self.first_error is None:
+                self.first_error = (result.error if result is not None else None) or "no result"
+
+    def _evaluate_group(self) -> None:
+        if not self._group:
+            return
+        deterministic, execution = self.metric_sets.evaluate(self._group)
+        instance, trial = self._group[0].instance, self._group[0].train_trial_index
+        entry = PerInstanceStats(
+            instance.id, instance.split, trial, deterministic, instance.sub_split, instance.contrast_set
+        )
+        self._has_parts = self._has_parts or instance.sub_split is not None or instance.contrast_set is not None
+        self._per_instance.append(json_line(entry))
+        self._stats.add(entry)
+        self._execution_stats.add(dataclasses.replace(entry, values=execution))
+        self._group = []
+
+    def finish(self) -> None:
+        """Every request is in: score the last instance (not done on an interrupted run, whose last
+        instance may lack requests)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            for metric in self.metric_sets.prepare:
+                metric.prepare(held)
+            for state in held:
+                self._receive(state)
+        self._evaluate_group()
+
+    def close(self) -> None:
+        self._states.close()
+        self._per_instance.close()
+
+    def stats(self) -> tuple[list[Stat], list[Stat]]:
+        """(stats, execution stats) of everything recorded; after `finish` and `close`."""
+        stats = self._stats.stats()
+        if self.metric_sets.derive:
+            stats += derived_stats(self.metric_sets.derive, self._stats.splits, self._values_of)
+            stats.sort(key=lambda stat: (stat.split, stat.name))
+        if self._has_parts:
+            entries = (PerInstanceStats(**entry) for entry in iter_per_instance_stats(self.run_dir))
+            stats += breakdown_stats(entries, self.metric_sets.is_proportion)
+        return stats, self._execution_stats.stats()
+
+    def _values_of(self, split: str) -> Iterator[dict[str, float]]:
+        for entry in iter_per_instance_stats(self.run_dir):
+            if entry["split"] == split:
+                yield entry["values"]
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "num_instances": self._stats.num_instances,
+            "num_requests": self.num_requests,
+            "num_cache_hits": self.num_cache_hits,
+            "num_model_calls": self.num_model_calls,
+            "num_failed_requests": self.num_failed_requests,
+        }
