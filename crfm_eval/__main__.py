@@ -2,6 +2,9 @@
 
 The packaged config groups come first; a folder of your own adds to them or replaces some:
 `python -m crfm_eval --config-dir my_configs model=my-model` (see the README).
+
+`python -m crfm_eval export --format helm|lm-eval RUN_DIR OUT_DIR` exports a finished run instead
+(crfm_eval/export/cli.py).
 """
 
 import sys
@@ -52,6 +55,11 @@ def hydra_main(config: DictConfig) -> None:
 def main() -> None:
     protect_terminal()
     register_environment_secrets()
+    # `crfm_eval export ...` is a plain command, not a Hydra run: hand it over before Hydra parses.
+    if sys.argv[1:2] == ["export"]:
+        from crfm_eval.export.cli import main as export_main
+
+        sys.exit(export_main(sys.argv[2:]))
     # Before Hydra reads the command line: a key given there must not reach its records of it.
     sys.argv[1:] = hide_command_line_secrets(sys.argv[1:])
     try:

@@ -144,6 +144,11 @@ class AdaptationSpec:
     top_k_per_token: int = field(default=1, metadata=between(1, MAX_TOP_K_PER_TOKEN))
     """Number of most likely alternatives whose log probabilities are returned for each token."""
 
+    sampling: str = "crfm_eval"
+    """How the eval subsample and the in-context examples are chosen and a prompt is fitted:
+    `crfm_eval` (seeded by the run, class-balanced, never an eval instance) or `helm` (exactly as
+    HELM 0.5: byte-identical prompts; HELM's own fixed seeds); see crfm_eval/adaptation/sampling.py."""
+
 
 @dataclass(frozen=True)
 class ExecutionSpec:

@@ -184,6 +184,13 @@ class Stat:
     ci_low: Optional[float]
     ci_high: Optional[float]
     """Bounds of the 95% confidence interval of the mean; null below two values."""
+    sum_squared: Optional[float] = None
+    """Sum of the squared values. With `count`, `sum`, `min` and `max` it determines every other
+    field, so that the stats of shards merge into the stats of the whole (metrics/statistics.py,
+    `merge_stats`); null for a statistic of the whole split that is not a mean of per-instance
+    values (it cannot be merged)."""
+    variance: Optional[float] = None
+    """Sample variance (n - 1 in the denominator), the square of `stddev`; null below two values."""
     sub_split: Optional[str] = None
     """Null for the whole split; else the sub-split the stat covers, or an aggregate over the sub-splits:
     `macro_average` (count = number of sub-splits) or `consistency` (count = number of contrast sets)."""

@@ -12,6 +12,7 @@ from data_server import file_server, online  # noqa: F401 (fixtures: a local HTT
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("CRFM_EVAL_TEST_DATA", REPO.parent / "shared" / "data")).resolve()
+SHARED_FIXTURES = Path(os.environ.get("CRFM_EVAL_TEST_FIXTURES", SHARED_DATA.parent / "fixtures")).resolve()
 
 # Nothing a test runs may reach the internet: data must come from SHARED_DATA or a local server.
 os.environ["CRFM_EVAL_OFFLINE"] = "1"
@@ -24,6 +25,16 @@ def shared_data() -> Path:
             f"The test data sets are missing: set CRFM_EVAL_TEST_DATA to the shared data folder ({SHARED_DATA})."
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_fixtures() -> Path:
+    """Facts recorded from other tools (HELM's prompts and stats.json) that tests compare against."""
+    if not (SHARED_FIXTURES / "helm_boolq_5shot.json").exists():
+        pytest.fail(
+            f"The recorded fixtures are missing: set CRFM_EVAL_TEST_FIXTURES to the folder ({SHARED_FIXTURES})."
+        )
+    return SHARED_FIXTURES
 
 
 def run_cli(*overrides: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -62,7 +62,10 @@ def test_lm_eval_boolq_prompts_are_lm_evals(sweep, shared_data):
     assert len(states) == 20
     for state in states:
         row = dev[int(state["instance"]["id"].split("-")[1])]
-        assert state["request"]["prompt"] == f"{row['passage']}\nQuestion: {row['question']}?\nAnswer:"
+        # SuperGLUE's passage, which lm-eval reads: "<title> -- <passage>".
+        assert (
+            state["request"]["prompt"] == f"{row['title']} -- {row['passage']}\nQuestion: {row['question']}?\nAnswer:"
+        )
         assert state["request"]["max_tokens"] == 0
     assert [s["request"]["continuation"] for s in states[:2]] == [" no", " yes"]
 

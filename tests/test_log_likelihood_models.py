@@ -139,7 +139,7 @@ def test_lm_eval_boolq_on_smollm2_chooses_as_a_direct_computation(tmp_path, shar
     assert len(per_instance) == 20 and len(states) == 40
     for instance_id, values in per_instance.items():
         row = dev[int(instance_id.split("-")[1])]
-        context = f"{row['passage']}\nQuestion: {row['question']}?\nAnswer:"
+        context = f"{row['title']} -- {row['passage']}\nQuestion: {row['question']}?\nAnswer:"
         mine = {s["request"]["continuation"]: s for s in states if s["instance"]["id"] == instance_id}
         assert {s["request"]["prompt"] for s in mine.values()} == {context}
         rows: dict = {}

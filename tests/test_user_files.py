@@ -242,8 +242,11 @@ def test_the_readmes_boolq_through_jsonl_example_is_lm_evals_boolq(shared_data, 
     rows = _boolq_rows(shared_data, 3270)
     for state in states:
         row = rows[int(state["instance"]["id"].removeprefix("valid-")) - 1]
-        # lm-evaluation-harness's boolq: doc_to_text, then " no" / " yes" scored.
-        assert state["request"]["prompt"] == f"{row['passage']}\nQuestion: {row['question']}?\nAnswer:"
+        # lm-evaluation-harness's boolq: doc_to_text on SuperGLUE's passage ("<title> -- <passage>"),
+        # then " no" / " yes" scored.
+        assert (
+            state["request"]["prompt"] == f"{row['title']} -- {row['passage']}\nQuestion: {row['question']}?\nAnswer:"
+        )
         assert state["request"]["continuation"] == [" no", " yes"][state["reference_index"]]
         right = [r["output"] for r in state["instance"]["references"] if "correct" in r["tags"]]
         assert right == ["yes" if row["answer"] else "no"]

@@ -1,10 +1,11 @@
 """The Adapter controller: a scenario's instances become a ScenarioState of requests.
 
-What every method shares lives here: which instances are evaluated (the eval splits, subsampled
-with the seed), the in-context examples of each train trial (seeded, class-balanced, never an
-eval instance, the same for every eval instance of a trial), the model's context window, and
-fitting a prompt into it. A method (one file each) only says which requests one eval instance
-becomes, and which metric sets score them.
+What every method shares lives here: which instances are evaluated (the eval splits, subsampled),
+the in-context examples of each train trial (the same for every eval instance of a trial and
+sub-split), the model's context window, and fitting a prompt into it; how the subsample and the
+examples are drawn and how a prompt is fitted is `adaptation.sampling`'s (sampling.py: ours by
+default, or HELM's). A method (one file each) only says which requests one eval instance becomes,
+and which metric sets score them.
 """
 
 import logging
@@ -13,9 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
-from crfm_eval.adaptation.few_shot import Subsample, examples_by_sub_split
-from crfm_eval.adaptation.fitting import FittedPrompt, fit_prompt
+from crfm_eval.adaptation.few_shot import Subsample
+from crfm_eval.adaptation.fitting import FittedPrompt
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
+from crfm_eval.adaptation.sampling import sampling_for
 from crfm_eval.errors import UserError
 from crfm_eval.models.service import Service
 from crfm_eval.scenarios.scenario import TRAIN_SPLIT
@@ -65,6 +67,7 @@ class Adapter(ABC):
         self.model_spec = model_spec
         self.service = service
         self.seed = seed
+        self.sampling = sampling_for(spec.sampling)
         # The spec's window, unless the model itself knows a smaller one.
         windows = [model_spec.max_sequence_length, service.context_length(model_spec.name)]
         self.max_sequence_length = min(window for window in windows if window)
@@ -87,7 +90,7 @@ class Adapter(ABC):
         """
         eval_splits = set(self.spec.eval_splits)
         pool, num_eval, sub_splits = [], 0, set()
-        subsample = Subsample(max_eval_instances, self.seed)
+        subsample = self.sampling.subsample(max_eval_instances, self.seed)
         for instance in instances:
             if instance.split in eval_splits:
                 num_eval += 1
@@ -105,7 +108,8 @@ class Adapter(ABC):
             pool = []
         num_chosen = num_eval
         # A second pass over the chosen eval instances, only when there is a subsample to count or a
-        # pool to clean: never show the model an eval instance as an example, even if a data set repeats one.
+        # pool to clean: never show the model an eval instance as an example, even if a data set repeats
+        # one (unless the sampling says otherwise: HELM draws from the whole train split).
         if subsample.draw() or pool:
             pool_inputs = {instance.input for instance in pool}
             num_chosen, sub_splits, asked = 0, set(), set()
@@ -114,7 +118,8 @@ class Adapter(ABC):
                 sub_splits.add(instance.sub_split)
                 if instance.input in pool_inputs:
                     asked.add(instance.input)
-            pool = [instance for instance in pool if instance.input not in asked]
+            if self.sampling.excludes_eval_inputs:
+                pool = [instance for instance in pool if instance.input not in asked]
         examples: list[dict[Optional[str], list[Instance]]] = [{}]
         if self.uses_in_context_examples:
             if self.spec.max_train_instances > len(pool):
@@ -122,7 +127,7 @@ class Adapter(ABC):
                     "Only %d train instances for %d in-context examples.", len(pool), self.spec.max_train_instances
                 )
             examples = [
-                examples_by_sub_split(pool, sub_splits, self.spec.max_train_instances, self.seed, trial)
+                self.sampling.examples_by_sub_split(pool, sub_splits, self.spec.max_train_instances, self.seed, trial)
                 for trial in range(self.spec.num_train_trials)
             ]
         per_instance = self.requests_per_instance
@@ -141,7 +146,8 @@ class Adapter(ABC):
         subsample: Subsample,
         examples: list[dict[Optional[str], list[Instance]]],
     ) -> Iterator[RequestState]:
-        for instance in self._eval_instances(instances, subsample):
+        # In the order the sampling asks them (ours: the data set's; HELM's: its draw order).
+        for instance in subsample.in_order(self._eval_instances(instances, subsample)):
             for trial, trial_examples in enumerate(examples):
                 yield from self.request_states(instance, trial_examples.get(instance.sub_split, []), trial)
 
@@ -160,7 +166,7 @@ class Adapter(ABC):
         prompt_format: PromptFormat = GENERATION_FORMAT,
         reserved_tokens: Optional[int] = None,
     ) -> FittedPrompt:
-        return fit_prompt(
+        return self.sampling.fit_prompt(
             self.spec,
             examples,
             instance,

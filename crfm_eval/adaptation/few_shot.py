@@ -6,7 +6,7 @@ MMLU subject's own dev questions), else from the whole train pool; a contrast se
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Optional
 
 from crfm_eval.states import Instance
@@ -75,7 +75,8 @@ def examples_by_sub_split(
 SamplingUnit = tuple[str, str]
 
 
-def _sampling_unit(instance: Instance) -> SamplingUnit:
+def sampling_unit(instance: Instance) -> SamplingUnit:
+    """What a subsample keeps or drops whole: a contrast set, else the instance."""
     return ("contrast_set", instance.contrast_set) if instance.contrast_set is not None else ("id", instance.id)
 
 
@@ -105,8 +106,8 @@ class Subsample:
         if self.max_count is None:
             return
         units = self._strata[_stratum(instance)]
-        if not units or units[-1] != _sampling_unit(instance):
-            units.append(_sampling_unit(instance))
+        if not units or units[-1] != sampling_unit(instance):
+            units.append(sampling_unit(instance))
 
     def draw(self) -> bool:
         """Draw the subsample from the instances fed; False when every instance is kept."""
@@ -128,7 +129,12 @@ class Subsample:
         return capped
 
     def keeps(self, instance: Instance) -> bool:
-        return self._kept is None or _sampling_unit(instance) in self._kept
+        return self._kept is None or sampling_unit(instance) in self._kept
+
+    def in_order(self, chosen: Iterable[Instance]) -> Iterator[Instance]:
+        """The chosen instances in the order they are asked: here the data set's (a subclass may
+        reorder, e.g. HELM's draw order)."""
+        yield from chosen
 
 
 def downsample(instances: list[Instance], max_count: Optional[int], seed: int) -> list[Instance]:

@@ -24,6 +24,21 @@ class FittedPrompt:
     truncated: bool
 
 
+def token_budget(spec: AdaptationSpec, max_sequence_length: int, reserved_tokens: Optional[int] = None) -> int:
+    """How many tokens a prompt may have: the window minus the room kept after it (by default the
+    tokens the model may generate)."""
+    reserved = spec.max_tokens if reserved_tokens is None else reserved_tokens
+    budget = max_sequence_length - reserved
+    if budget <= 0:
+        raise UserError(
+            f"adaptation.max_tokens={spec.max_tokens} leaves no room for a prompt in a context of "
+            f"{max_sequence_length} tokens; lower adaptation.max_tokens."
+            if reserved_tokens is None
+            else f"An answer of {reserved} tokens leaves no room for a prompt in a context of {max_sequence_length} tokens."
+        )
+    return budget
+
+
 def fit_prompt(
     spec: AdaptationSpec,
     examples: list[Instance],
@@ -38,15 +53,7 @@ def fit_prompt(
     generated tokens, or the longest continuation a log-likelihood request scores.
     `count_tokens(text)` must equal `len(tokenize(text))`; a client may count faster than it tokenizes."""
     count = count_tokens or (lambda text: len(tokenize(text)))
-    reserved = spec.max_tokens if reserved_tokens is None else reserved_tokens
-    budget = max_sequence_length - reserved
-    if budget <= 0:
-        raise UserError(
-            f"adaptation.max_tokens={spec.max_tokens} leaves no room for a prompt in a context of "
-            f"{max_sequence_length} tokens; lower adaptation.max_tokens."
-            if reserved_tokens is None
-            else f"An answer of {reserved} tokens leaves no room for a prompt in a context of {max_sequence_length} tokens."
-        )
+    budget = token_budget(spec, max_sequence_length, reserved_tokens)
     for kept in range(len(examples), -1, -1):
         text = build_prompt(spec, examples[:kept], eval_instance, prompt_format=prompt_format)
         num_tokens = count(text)

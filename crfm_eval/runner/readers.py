@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 import orjson
 
+from crfm_eval.errors import UserError
 from crfm_eval.runner.metric_info import METRIC_INFO_FILE
 from crfm_eval.runner.metric_info import read_metric_info as _read_metric_info
 from crfm_eval.runner.outputs import (
@@ -153,3 +154,13 @@ def record_signature(run_dir: Path) -> list[tuple[str, int, int]]:
             continue
         signature.append((name, info.st_size, info.st_mtime_ns))
     return signature
+
+
+def require_complete_run(run_dir: Path) -> None:
+    """Stop with one sentence unless `run_dir` holds a complete run (its manifest is written last)."""
+    if not (run_dir / RUN_SPEC_FILE).is_file():
+        raise UserError(
+            f"{run_dir} is not a run folder (no {RUN_SPEC_FILE}); give a folder such as outputs/runs/<suite>/<run>."
+        )
+    if not is_complete(run_dir):
+        raise UserError(f"{run_dir} holds an unfinished run (no {MANIFEST_FILE}); run the same command again first.")

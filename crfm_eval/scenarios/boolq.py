@@ -61,13 +61,17 @@ class BoolQScenario(Scenario):
         no_text: str = "No",
         contrast_sets: bool = False,
         contrast_flipped_only: bool = False,
+        title_in_passage: bool = False,
     ) -> None:
         """`capitalize_question`: HELM's input (True) or lm-eval's question as written (False);
-        `yes_text` / `no_text`: the references' texts (lm-eval's are `yes` / `no`)."""
+        `yes_text` / `no_text`: the references' texts (lm-eval's are `yes` / `no`);
+        `title_in_passage`: the passage as SuperGLUE's BoolQ files give it, which lm-eval reads
+        (through Hugging Face's `super_glue`): `<Wikipedia title> -- <passage>` (see SOURCE.md)."""
         self.capitalize_question = capitalize_question
         self.yes_text, self.no_text = yes_text, no_text
         self.contrast_sets = contrast_sets
         self.contrast_flipped_only = contrast_flipped_only
+        self.title_in_passage = title_in_passage
 
     def get_instances(self, data_dir: Path) -> list[Instance]:
         folder = data_dir / "boolq"
@@ -84,6 +88,8 @@ class BoolQScenario(Scenario):
                     ) from None
                 if not isinstance(answer, bool):
                     raise UserError(f"{path} line {line_number}: 'answer' must be true or false, not {answer!r}.")
+                if self.title_in_passage:
+                    passage = f"{row.get('title', '')} -- {passage}"
                 instance_id = f"{split}-{line_number - 1}"
                 if contrast is None or split == TRAIN_SPLIT:
                     instances.append(

@@ -12,12 +12,13 @@ Status of a run:
 - `failed`: the job ended with an error before writing outputs (the error line says why).
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
-from crfm_eval.json_io import read_json, write_json
+from crfm_eval.json_io import write_json
 from crfm_eval.models.shared_sqlite import file_lock
-from crfm_eval.runner.outputs import MANIFEST_FILE, RUN_SPEC_FILE, STATS_FILE
+from crfm_eval.runner.readers import read_manifest, read_run_spec, read_stats
 from crfm_eval.sweeps.job_status import read_status
 
 SUMMARY_FILE = "summary.json"
@@ -26,16 +27,17 @@ MAIN_STATS = ("exact_match", "quasi_exact_match")
 """Stats copied into the summary (mean, 95% interval, count), per split."""
 
 
-def _read(path: Path) -> Optional[Any]:
+def _read(reader: Callable[[Path], Any], run_dir: Path) -> Optional[Any]:
+    """What `reader` reads from the run folder, or None when the file is missing or unreadable."""
     try:
-        return read_json(path)
+        return reader(run_dir)
     except (OSError, ValueError):
         return None
 
 
 def _main_stats(run_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
     by_split: dict[str, dict[str, dict[str, Any]]] = {}
-    for stat in _read(run_dir / STATS_FILE) or []:
+    for stat in _read(read_stats, run_dir) or []:
         if stat["name"] in MAIN_STATS:
             by_split.setdefault(stat["split"], {})[stat["name"]] = {
                 key: stat[key] for key in ("mean", "ci_low", "ci_high", "count")
@@ -53,8 +55,8 @@ def _job_time(status: dict[str, Any]) -> Optional[float]:
 def run_entry(run_dir: Path) -> Optional[dict[str, Any]]:
     """The summary of one run folder, or None if the folder is not a run."""
     status = read_status(run_dir)
-    manifest = _read(run_dir / MANIFEST_FILE)
-    run_spec = _read(run_dir / RUN_SPEC_FILE)
+    manifest = _read(read_manifest, run_dir)
+    run_spec = _read(read_run_spec, run_dir)
     if status is None and manifest is None and run_spec is None:
         return None
     status = status or {}
