@@ -46,6 +46,12 @@ def mutable_twin(spec_class: type) -> type:
         field_type = hints[spec_field.name]
         if isinstance(field_type, type) and dataclasses.is_dataclass(field_type):
             field_type = mutable_twin(field_type)
+        elif typing.get_origin(field_type) is dict:
+            # A dict of specs (RunSpec.metric): its values need twins too, or OmegaConf makes them
+            # read-only and no metric set (`metric=[calibration]`) can be merged into them.
+            key_type, value_type = typing.get_args(field_type)
+            if isinstance(value_type, type) and dataclasses.is_dataclass(value_type):
+                field_type = dict.__class_getitem__((key_type, mutable_twin(value_type)))
         fields.append(
             (
                 spec_field.name,

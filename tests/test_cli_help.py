@@ -6,7 +6,10 @@ from conftest import run_cli
 def test_bare_help_lists_every_group_with_its_default(tmp_path):
     completed = run_cli("--help", cwd=tmp_path)
     assert completed.returncode == 0 and not completed.stderr
-    assert "adaptation: 0shot, 5shot, imdb, " in completed.stdout and "  (default: 5shot)" in completed.stdout
+    assert (
+        "adaptation: 0shot, 5shot, bbq, bbq_separate, continuation, imdb, " in completed.stdout
+        and "  (default: 5shot)" in completed.stdout
+    )
     assert "execution: local, proxy  (default: local)" in completed.stdout
     assert "--cfg job" in completed.stdout and "Powered by Hydra" in completed.stdout
 

@@ -77,9 +77,9 @@ def test_help_lists_groups_and_options(tmp_path):
     completed = run_cli("--help", cwd=tmp_path)
     assert completed.returncode == 0
     groups = (
-        "adaptation: 0shot, 5shot, imdb, language_modeling, lm_eval_boolq, mc_calibrated, mc_joint, mc_separate, mmlu, mmlu_separate",
+        "adaptation: 0shot, 5shot, bbq, bbq_separate, continuation, imdb, language_modeling, lm_eval_boolq, mc_calibrated, mc_joint, mc_separate, mmlu, mmlu_separate",
         "execution: local",
-        "scenario: boolq",
+        "scenario: bbq, boolq",
     )
     for line in (*groups, "model: gemma-3-270m, gpt-4o-mini, jamba-mini, openai-compatible, simple, smollm2-135m"):
         assert line in completed.stdout

@@ -32,7 +32,7 @@ class MetricSets:
         self.derive = [metric for metric in metrics if type(metric).derive is not Metric.derive]
         """The metrics with stats that are not means (they need a split's entries read back)."""
         self.prepare = [metric for metric in metrics if type(metric).prepare is not Metric.prepare]
-        """The metrics that see every executed state of the run before scoring any."""
+        """The metrics that see the states of a batch of instances before scoring them (`Metric.prepare`)."""
 
     def is_proportion(self, name: str) -> bool:
         return any(metric.is_proportion(name) for metric in self.metrics)

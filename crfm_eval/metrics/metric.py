@@ -58,8 +58,11 @@ class Metric(ABC):
         return name in self.proportions
 
     def prepare(self, states: list[RequestState]) -> None:
-        """Called once with every executed request state of the run, before `evaluate_instance`: a
-        metric that asks an outside scorer (toxicity) scores all the texts in one batch here."""
+        """Called with the executed request states of one or more whole instances (every train trial)
+        before `evaluate_instance` of any of them: a metric that asks an outside scorer (toxicity)
+        scores their texts in one batch here. `compute_stats` passes the whole run; the streaming
+        recorder a window of instances at a time (runner/recorder.py), so keep nothing from one call
+        to the next that grows with the run."""
         return None
 
     @abstractmethod

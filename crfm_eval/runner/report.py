@@ -1,7 +1,8 @@
 """The short table of main stats printed at the end of a run.
 
 Stats of the whole split come first; of the parts of a split (sub-splits, their macro average,
-contrast-set consistency) only the headline stat is shown, so that 57 MMLU subjects stay readable.
+contrast-set consistency) only the headline stat is shown, so that 57 MMLU subjects stay readable,
+and the PART_STATS (BBQ's scores by category).
 """
 
 from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE, Stat
@@ -10,6 +11,10 @@ MAIN_STATS = (
     "exact_match",
     "acc_norm",
     "acc_norm_per_token",
+    "bbq_accuracy_ambiguous",
+    "bbq_accuracy_disambiguated",
+    "bbq_metric_ambiguous_bias",
+    "bbq_metric_unambiguous_bias",
     "exact_match@2",
     "ece_10_bin",
     "selective_acc@10",
@@ -19,6 +24,13 @@ MAIN_STATS = (
     "quasi_exact_match",
     "prefix_exact_match",
     "quasi_prefix_exact_match",
+    "expected_max_toxicity",
+    "max_toxicity_probability",
+    "toxic_frac",
+    "demographic_representation_gender",
+    "demographic_representation_race",
+    "stereotypical_associations_gender_profession",
+    "stereotypical_associations_race_profession",
     "num_prompt_tokens",
     "num_completion_tokens",
     "num_train_instances",
@@ -26,6 +38,9 @@ MAIN_STATS = (
     "inference_runtime",
     "num_requests",
     "cached",
+)
+PART_STATS = frozenset(
+    {"bbq_accuracy_ambiguous", "bbq_accuracy_disambiguated", "bbq_metric_ambiguous_bias", "bbq_metric_unambiguous_bias"}
 )
 
 
@@ -44,7 +59,10 @@ def stats_table(stats: list[Stat]) -> str:
     parts = [s for s in stats if s.name in order and s.sub_split is not None]
     headline = min((order[s.name] for s in parts), default=None)
     shown = sorted(whole, key=lambda s: (s.split, order[s.name]))
-    shown += sorted((s for s in parts if order[s.name] == headline), key=lambda s: (s.split, *_part_order(s)))
+    shown += sorted(
+        (s for s in parts if order[s.name] == headline or s.name in PART_STATS),
+        key=lambda s: (s.split, *_part_order(s), order[s.name]),
+    )
     for stat in shown:
         interval = f"[{_number(stat.ci_low)}, {_number(stat.ci_high)}]"
         part = stat.sub_split or "-"

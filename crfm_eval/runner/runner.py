@@ -20,7 +20,7 @@ from crfm_eval.execution.executor import Executor
 from crfm_eval.metrics.metric import Metric, metric_info
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService, Service
-from crfm_eval.objects import create_object
+from crfm_eval.objects import create_object, import_class
 from crfm_eval.runner.manifest import ManifestFacts
 from crfm_eval.runner.metric_info import write_metric_info
 from crfm_eval.runner.outputs import run_dir_of, start_run_folder, write_manifest, write_stats
@@ -86,8 +86,12 @@ def create_service(run_spec: RunSpec) -> Service:
         from crfm_eval.proxy.remote_service import RemoteService  # only proxy runs pay for `requests`
 
         return RemoteService(execution.url, execution.api_key)
-    credentials_file = Path(execution.credentials_file) if execution.credentials_file else None
-    return LocalService([run_spec.model], Path(execution.cache_dir), Credentials.load(credentials_file))
+    return LocalService([run_spec.model], Path(execution.cache_dir), _credentials(run_spec))
+
+
+def _credentials(run_spec: RunSpec) -> Credentials:
+    path = run_spec.execution.credentials_file
+    return Credentials.load(Path(path) if path else None)
 
 
 def run(run_spec: RunSpec) -> list[Stat]:
@@ -101,9 +105,14 @@ def run(run_spec: RunSpec) -> list[Stat]:
         return done
     # An unknown method, or one the model's API cannot serve, stops here: before data or requests.
     adapter_class = check_model_supports(run_spec.adaptation.method, run_spec.model)
+    scenario_class = import_class(run_spec.scenario._target_, Scenario, "scenario._target_")
+    # Metrics that need a key (Perspective) fail here, in one sentence, before anything is written.
+    provided = {"credentials": _credentials(run_spec), "cache_dir": run_spec.execution.cache_dir}
     metrics = [
-        create_object(spec._target_, spec.args, Metric, f"metric.{name}._target_")
-        for name, spec in metric_specs(adapter_class.metric_specs, run_spec.metric).items()
+        create_object(spec._target_, spec.args, Metric, f"metric.{name}._target_", provided)
+        for name, spec in metric_specs(
+            adapter_class.metric_specs + scenario_class.metric_specs, run_spec.metric
+        ).items()
     ]
     mark_incomplete(run_dir)
     facts = ManifestFacts.gather()  # git and library versions, looked up while the run goes on

@@ -3,7 +3,9 @@
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
+from crfm_eval.specs import MetricSpec
 from crfm_eval.states import Instance
 
 TRAIN_SPLIT = "train"
@@ -13,6 +15,9 @@ TEST_SPLIT = "test"
 
 class Scenario(ABC):
     """Produces the instances of one data set, from local files or downloads under `data_dir`."""
+
+    metric_specs: ClassVar[tuple[MetricSpec, ...]] = ()
+    """Metric sets the data set needs whatever the method (e.g. BBQ's bias scores), added to the method's."""
 
     @abstractmethod
     def get_instances(self, data_dir: Path) -> Iterable[Instance]:

@@ -112,10 +112,10 @@ class RowFormat:
         return Instance(instance_id, text, references, split, sub_split=sub_split)
 
     def _field(self, row: dict[str, Any], name: str, argument: str, where: str) -> Any:
-        if name not in row:
+        value = _lookup(row, name)
+        if value is _ABSENT:
             fields = ", ".join(sorted(str(key) for key in row)) or "none"
             raise UserError(f"{where} has no field {name!r} (scenario.args.{argument}); its fields are: {fields}.")
-        value = row[name]
         if value is None:
             raise UserError(f"{where}: the field {name!r} (scenario.args.{argument}) is empty.")
         return value
@@ -170,3 +170,18 @@ def _answer_index(answer: Any, options: list[str], where: str) -> int:
             f"the options are {options}."
         )
     return index
+
+
+_ABSENT = object()
+
+
+def _lookup(row: dict[str, Any], name: str) -> Any:
+    """`row[name]`, or for a dotted name of nested objects (`prompt.text`) the value at that path."""
+    if name in row:
+        return row[name]
+    value: Any = row
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _ABSENT
+        value = value[part]
+    return value
