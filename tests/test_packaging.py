@@ -195,6 +195,51 @@ def test_the_installed_proxy_console_script_serves_the_packaged_models(installed
     assert "simple/deterministic" in names and "openai/gpt-4o-mini" in names
 
 
+def test_the_installed_package_builds_the_leaderboard_site(installed, shared_data):
+    """`plugins: - crfm_eval` is found by the wheel's entry point, and the plugin brings its pages,
+    scripts and styles from the package: a mkdocs.yml and an empty docs folder are all a site needs."""
+    _, venv, env, work = installed
+    project = work / "site_project"
+    (project / "site").mkdir(parents=True)
+    shutil.copy(REPO / "mkdocs.yml", project / "mkdocs.yml")
+    offline = {**env, "CRFM_EVAL_OFFLINE": "1", "CRFM_EVAL_OUTPUT_DIR": str(project / "outputs")}
+    ran = subprocess.run(
+        [venv / "bin" / "crfm-eval", "model=simple", "max_eval_instances=3", f"data_dir={shared_data}"],
+        cwd=project,
+        env=offline,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    plugin = subprocess.run(
+        [
+            venv / "bin" / "python",
+            "-c",
+            "from mkdocs.plugins import get_plugins; print(get_plugins()['crfm_eval'].value)",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert plugin.stdout.strip() == "crfm_eval.leaderboard.plugin:LeaderboardPlugin"
+    built = subprocess.run(
+        [venv / "bin" / "python", "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.yml", "-d", "built"],
+        cwd=project,
+        env={**offline, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    leaderboard = (project / "built" / "leaderboard.html").read_text(encoding="utf-8")
+    assert "simple/deterministic" in leaderboard and 'class="crfm-stat"' in leaderboard
+    assert (project / "built" / "javascripts" / "crfm_eval" / "instances.js").is_file()
+    assert list((project / "built" / "runs" / "default").glob("*/data/list.js"))
+
+
 USER_MODEL = "# A model of my own, built on a packaged one.\ndefaults:\n  - simple\n  - _self_\nname: user/tiny\n"
 USER_ADAPTATION = "defaults:\n  - 5shot\n  - _self_\nname: 3shot\nmax_train_instances: 3\n"
 

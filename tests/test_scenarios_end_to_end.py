@@ -1,13 +1,19 @@
 """Every scenario with its default adaptation in one sweep, then the site: a table per scenario and
 MMLU's subjects with their macro average, the numbers equal to the runs' stats.json."""
 
+import functools
+import http.server
 import json
 import re
+import threading
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlparse
 
 import pytest
+from browser import start_chromium
 from conftest import run_cli
-from test_site import build_site
+from site_helpers import build_site, checkout_metadata
+from test_site import QuietHandler, _viewer_rows, _wait
 
 from crfm_eval.runner.readers import iter_request_states
 
@@ -24,7 +30,7 @@ def swept(tmp_path_factory, shared_data):
     for spec_file in (workdir / "outputs" / "runs" / "default").glob("*/run_spec.json"):
         runs[json.loads(spec_file.read_text())["scenario"]["name"]] = spec_file.parent
     assert set(runs) == set(SCENARIOS)
-    built = build_site(workdir / "outputs", workdir / "site")
+    built = build_site(workdir / "outputs", workdir / "site", checkout_metadata(workdir / "metadata"))
     assert built.returncode == 0, built.stdout + built.stderr
     return workdir, runs
 
@@ -67,7 +73,7 @@ class _Tables(HTMLParser):
         elif tag == "td" and self._cells is not None:
             self._cell = [{}, ""]
             self._cells.append(self._cell)
-        elif tag == "span" and self._cell is not None and "data-metric" in attrs:
+        elif tag in ("a", "span") and self._cell is not None and "data-metric" in attrs:
             self._cell[0] = attrs
 
     def handle_endtag(self, tag):
@@ -99,6 +105,22 @@ def test_the_site_shows_a_table_per_scenario_and_mmlus_subjects_with_their_macro
     assert "parts-boolq" not in parser.tables and "parts-imdb" not in parser.tables
 
 
+def test_one_model_is_one_entry_across_scenarios_with_their_own_adaptations(swept):
+    """Each scenario brings its default adaptation (5shot, mmlu, imdb): the model is still one entry,
+    with a row in every scenario's table and one row across scenarios; each heading names the adaptation."""
+    workdir, runs = swept
+    page = (workdir / "site" / "leaderboard.html").read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(page)
+    for scenario in SCENARIOS:
+        rows = [row for row in parser.tables[f"leaderboard-{scenario}"] if row]
+        assert [row[0][1].strip() for row in rows] == ["simple/deterministic"], scenario
+        adaptation = json.loads((runs[scenario] / "run_spec.json").read_text())["adaptation"]["name"]
+        assert f"adaptation <code>{adaptation}</code>" in page
+    overall = [row for row in parser.tables["leaderboard-overall"] if row]
+    assert [row[0][1].strip() for row in overall] == ["simple/deterministic"]
+
+
 def test_mmlus_default_is_helms_joint_format_with_the_subjects_own_examples(swept):
     _, runs = swept
     adaptation = json.loads((runs["mmlu"] / "run_spec.json").read_text())["adaptation"]
@@ -116,3 +138,34 @@ def test_mmlus_default_is_helms_joint_format_with_the_subjects_own_examples(swep
         assert prompt.count("\nAnswer: ") == 5
         examples = state["train_instance_ids"]
         assert len(examples) == 5 and all(example.startswith(f"train-{subject}-") for example in examples)
+
+
+def test_a_subjects_number_links_to_that_subjects_instances(swept):
+    """In MMLU's parts table a subject's number opens the viewer on that subject's instances only (in
+    Chromium); the macro average's on the whole split."""
+    workdir, runs = swept
+    parser = _Tables()
+    parser.feed((workdir / "site" / "leaderboard.html").read_text(encoding="utf-8"))
+    links = {re.sub(r"\s+", "", row[0][1]): row[1][0]["href"] for row in parser.tables["parts-mmlu"] if row}
+    subject = sorted(part for part in links if part != "macro_average")[0]
+    assert parse_qs(urlparse(links[subject]).query)["part"] == [subject]
+    assert "part" not in parse_qs(urlparse(links["macro_average"]).query)
+    states = list(iter_request_states(runs["mmlu"]))
+    expected = [state["instance"]["id"] for state in states if state["instance"]["sub_split"] == subject]
+    handler = functools.partial(QuietHandler, directory=str(workdir / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver = start_chromium(workdir / "chromium-profile")
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        driver.get(f"{base}/{links[subject]}")
+        _wait(driver, lambda: len(_viewer_rows(driver)) == len(expected))
+        assert [row.get_attribute("data-instance-id") for row in _viewer_rows(driver)] == expected
+        part = driver.find_element("css selector", "select[name=part]")
+        assert part.get_attribute("value") == subject and part.is_displayed()
+        driver.get(f"{base}/{links['macro_average']}")
+        _wait(driver, lambda: len(_viewer_rows(driver)) >= min(len(states), 100) and "part=" not in driver.current_url)
+        assert driver.find_element("css selector", "select[name=part]").get_attribute("value") == ""
+    finally:
+        driver.quit()
+        server.shutdown()

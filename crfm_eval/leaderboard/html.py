@@ -1,16 +1,21 @@
 """Small HTML helpers for the generated pages. Every piece of data goes through `esc`.
 
-Model outputs, prompts, data set text, even run and model names are untrusted: a completion may
-well contain `<script>`. The pages are Markdown files whose dynamic parts are raw HTML blocks, and
-Python-Markdown passes raw HTML through untouched, so escaping here is what keeps such text inert:
+Run and model names, settings and stat names are untrusted text (model output and data set text
+only ever reach the browser as data, through the instance viewer, which inserts it as text).
 `esc` turns `<`, `>`, `&` and both quotes into entities, which the browser shows as text.
+
+A generated page is Markdown for its headings and prose (so MkDocs builds the table of contents
+and the search index from them) plus *blocks* of HTML: the Markdown holds only a placeholder
+comment per block, and the plugin puts the block in the rendered page (`PageSource`). Markdown
+never parses the tables, which is where its time went (the issue measured 87% of the build).
 """
 
 import html
 import json
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
+from urllib.parse import urlencode
 
 
 def esc(value: Any) -> str:
@@ -40,10 +45,6 @@ def number_attr(value: Optional[float]) -> str:
     return "" if value is None else repr(float(value))
 
 
-def pre(text: Any) -> str:
-    return f'<pre class="crfm-text">{esc(text)}</pre>'
-
-
 def json_text(value: Any) -> str:
     """A config value as compact JSON text (strings keep their quotes, so `"\\n"` stays visible)."""
     return json.dumps(value, ensure_ascii=False)
@@ -59,6 +60,12 @@ def page_url(src_uri: str, use_directory_urls: bool) -> str:
     return stem + "/"
 
 
+def page_file(src_uri: str, use_directory_urls: bool) -> str:
+    """The file MkDocs writes for the page `src_uri`, relative to the site folder."""
+    url = page_url(src_uri, use_directory_urls)
+    return url + "index.html" if url == "" or url.endswith("/") else url
+
+
 def link(from_src: str, to_src: str, use_directory_urls: bool) -> str:
     """A relative href from page `from_src` to page `to_src`, both given as source paths."""
     source = page_url(from_src, use_directory_urls)
@@ -70,6 +77,14 @@ def link(from_src: str, to_src: str, use_directory_urls: bool) -> str:
     return relative
 
 
+def root_of(src_uri: str, use_directory_urls: bool) -> str:
+    """The relative URL prefix from page `src_uri` to the site's root (`""`, `../`, `../../`...)."""
+    url = page_url(src_uri, use_directory_urls)
+    base = url if url.endswith("/") else posixpath.dirname(url)
+    depth = len([part for part in base.split("/") if part])
+    return "../" * depth
+
+
 @dataclass(frozen=True)
 class Cell:
     """A table cell: its HTML (already escaped) and the value the sorter compares."""
@@ -78,14 +93,27 @@ class Cell:
     sort: Optional[float | str] = None
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], sortable: bool = True, **attrs: str) -> str:
-    """An HTML table; with `sortable`, clicking a header sorts by it (site/javascripts/sortable.js).
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    sortable: bool = True,
+    titles: Optional[Sequence[str]] = None,
+    **attrs: str,
+) -> str:
+    """An HTML table; with `sortable`, clicking a header sorts by it (assets/sortable.js).
 
     Numeric sort values go in `data-sort` so the sorter compares numbers, not their formatting.
-    Header texts are escaped here; cell HTML must be escaped by the caller.
+    Header texts (and their `titles`, shown on hover) are escaped here; cell HTML must be escaped
+    by the caller.
     """
     extra = "".join(f' {esc(name.replace("_", "-"))}="{esc(value)}"' for name, value in attrs.items())
-    head = "".join(f'<th scope="col">{esc(header)}</th>' for header in headers)
+    tips = list(titles or [])
+    head_cells = []
+    for index, header in enumerate(headers):
+        tip = tips[index] if index < len(tips) else ""
+        title = f' title="{esc(tip)}"' if tip else ""
+        head_cells.append(f'<th scope="col"{title}>{esc(header)}</th>')
+    head = "".join(head_cells)
     body = []
     for row in rows:
         cells = []
@@ -110,6 +138,34 @@ def key_values(items: Sequence[tuple[str, Any]]) -> str:
     return table(["setting", "value"], rows, sortable=False, data_compact="1")
 
 
-def raw_block(*parts: str) -> str:
-    """Raw HTML for a Markdown page: one top-level element, blank lines around, so Markdown leaves it alone."""
-    return '\n\n<div class="crfm">\n' + "\n".join(parts) + "\n</div>\n\n"
+@dataclass
+class PageSource:
+    """A generated page: Markdown with placeholders, and the HTML blocks that replace them once rendered."""
+
+    parts: list[str] = field(default_factory=list)
+    blocks: dict[str, str] = field(default_factory=dict)
+
+    def text(self, markdown: str) -> None:
+        self.parts.append(markdown)
+
+    def block(self, *html_parts: str) -> None:
+        """HTML placed here in the rendered page (between the Markdown before and after it)."""
+        marker = f"<!--crfm-block-{len(self.blocks)}-->"
+        self.blocks[marker] = '<div class="crfm">' + "\n".join(html_parts) + "</div>"
+        self.parts.append(f"\n\n{marker}\n\n")
+
+    @property
+    def markdown(self) -> str:
+        return "\n".join(self.parts)
+
+    def fill(self, rendered: str) -> str:
+        """The rendered page with every block in place of its placeholder."""
+        for marker, content in self.blocks.items():
+            rendered = rendered.replace(marker, content, 1)
+        return rendered
+
+
+def query_href(base: str, **query: Any) -> str:
+    """`base?key=value&...` for the given non-empty values (URL-encoded), escaped for an attribute."""
+    items = {key: value for key, value in query.items() if value not in (None, "", False)}
+    return esc(base + ("?" + urlencode(items) if items else ""))

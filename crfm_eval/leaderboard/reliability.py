@@ -6,7 +6,7 @@ values averaged over train trials, as the site shows them); a point's area grows
 size. A calibrated model's points lie on the diagonal. Inline SVG, like plots.py: nothing to load.
 """
 
-from crfm_eval.leaderboard.html import esc, fmt, raw_block
+from crfm_eval.leaderboard.html import esc, fmt
 from crfm_eval.leaderboard.runs import Run
 from crfm_eval.metrics.calibration import ReliabilityBin, reliability_bins
 
@@ -53,7 +53,14 @@ def reliability_svg(bins: list[ReliabilityBin], title: str) -> str:
 
 
 def reliability_section(run: Run) -> str:
-    """The run page's calibration section, or "" for a run without calibration stats."""
+    """The run page's calibration section (a heading, then `reliability_html`), or "" for a run without
+    calibration stats."""
+    diagram = reliability_html(run)
+    return "## Calibration\n\n" + diagram if diagram else ""
+
+
+def reliability_html(run: Run) -> str:
+    """The caption and diagram of a run with calibration stats, or "" for a run without."""
     split = run.main_split("ece_10_bin")
     if split is None:
         return ""
@@ -69,4 +76,4 @@ def reliability_section(run: Run) -> str:
         f"<code>ece_10_bin</code> = {esc(fmt(ece.get('mean')))} ({len(ids)} instances; the dashed line is perfect "
         "calibration).</p>"
     )
-    return "## Calibration\n\n" + raw_block(caption, reliability_svg(bins, "Reliability diagram"))
+    return f'<div class="crfm">{caption}{reliability_svg(bins, "Reliability diagram")}</div>'

@@ -1,22 +1,41 @@
-"""A run's own pages: its configuration, every stat, and its instances in pages of 100.
+"""A run's page: what it is, its configuration, every stat (each linking to its instances), its manifest.
 
-The instance pages are where a reader checks "what exactly was the model asked, and what did it
-say": each request state is a collapsed `<details>` whose summary says right or wrong, and which
-opens to the input, references, the exact prompt, every completion and every per-instance value.
-All of it is untrusted text and is escaped; prompts and completions sit in `<pre>` so whitespace
-and newlines are shown as sent. Instance pages are left out of the search index (front matter),
-which would otherwise grow with every prompt of every run.
+A hundred runs make a hundred such pages, and rendering each through MkDocs (Markdown, then the
+theme's templates) is most of what the site used to cost. So MkDocs renders one *shell* page, at
+the same depth as every run page (`runs/<suite>/<run>/index.md`, so that its relative links to
+styles, scripts and other pages hold for them all), with fixed headings and a placeholder per
+section; each run's page is that HTML with the run's blocks, title and path put in. Run pages are
+therefore not in MkDocs' search index: the plugin adds one search entry per run instead.
 """
 
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 from crfm_eval.leaderboard import paths
-from crfm_eval.leaderboard.html import Cell, esc, fmt, json_text, key_values, pre, raw_block, table
-from crfm_eval.leaderboard.pages import SiteContext
-from crfm_eval.leaderboard.reliability import reliability_section
-from crfm_eval.leaderboard.runs import Run
+from crfm_eval.leaderboard.context import SiteContext
+from crfm_eval.leaderboard.html import Cell, esc, fmt, json_text, key_values, table
+from crfm_eval.leaderboard.reliability import reliability_html
+from crfm_eval.leaderboard.runs import AGGREGATE_PARTS, Run
+from crfm_eval.leaderboard.tables import Leaderboard
 
+TITLE = "CRFMRUNTITLE"
+"""The shell's title, replaced by the run's name (letters only, so Markdown leaves it as it is)."""
+SECTIONS = ("facts", "configuration", "statistics", "manifest")
 SPEC_GROUPS = ("scenario", "adaptation", "model", "execution", "metric")
+
+
+def _marker(section: str) -> str:
+    return f"<!--crfm-run-{section}-->"
+
+
+def shell_markdown() -> str:
+    """The Markdown of the shell page: fixed headings (they make the table of contents) and placeholders."""
+    return (
+        "---\nsearch:\n  exclude: true\n---\n\n"
+        f"# {TITLE}\n\n{_marker('facts')}\n\n"
+        f"## Configuration\n\n{_marker('configuration')}\n\n"
+        f"## Statistics\n\n{_marker('statistics')}\n\n"
+        f"## Manifest\n\n{_marker('manifest')}\n"
+    )
 
 
 def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
@@ -27,205 +46,129 @@ def _flatten(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def run_page(run: Run, primary: str, context: SiteContext) -> str:
-    """Configuration, manifest, every stat and the index of instance pages of one run."""
+def run_page_html(shell: str, run: Run, label: str, leaderboard: Leaderboard, context: SiteContext) -> str:
+    """The run's page: the rendered shell with the run's title, path and sections in place."""
     here = paths.run_page(run.suite, run.run_name)
-    page_count = _page_count(run)
-    parts = [f"# {paths.md(run.run_name)}\n"]
-    facts = (
-        f"<p>Scenario <code>{esc(run.scenario)}</code>, adaptation <code>{esc(run.adaptation)}</code>, "
-        f"model <code>{esc(run.model)}</code>, suite <code>{esc(run.suite)}</code>; folder "
-        f"<code>{esc(run.path)}</code>. "
-        f'<a href="{context.href(here, paths.instances_page(run.suite, run.run_name, 1))}">Browse the instances</a> '
-        f"({esc(run.manifest.get('num_requests', '?'))} requests on {page_count} page{'s' if page_count != 1 else ''}).</p>"
-        if page_count
-        else f"<p>Scenario <code>{esc(run.scenario)}</code>, model <code>{esc(run.model)}</code>: no request states.</p>"
+    sections = {
+        "facts": _facts(run, label, leaderboard, context, here),
+        "configuration": _configuration(run),
+        "statistics": _statistics(run, leaderboard, context, here),
+        "manifest": '<div class="crfm">' + key_values(list(_flatten("", run.manifest))) + "</div>",
+    }
+    page = shell.replace(paths.SHELL_SUITE, paths.segment(run.suite)).replace(
+        paths.SHELL_RUN, paths.segment(run.run_name)
     )
-    parts.append(raw_block(facts))
-    parts.append("## Configuration\n")
+    page = page.replace(TITLE, esc(run.run_name)).replace(TITLE.lower(), "run")  # the heading's id
+    for section, content in sections.items():
+        page = page.replace(_marker(section), content, 1)
+    return page
+
+
+def _facts(run: Run, label: str, leaderboard: Leaderboard, context: SiteContext, here: str) -> str:
+    group = next((group for group in leaderboard.groups if any(row.run is run for row in group.rows)), None)
+    primary = group.primary if group else None
+    split = group.split if group else None
+    state = (
+        f'<p class="crfm-state-line"><span class="crfm-state crfm-state-failed">failed</span> '
+        f'<span class="crfm-error-line">{esc(run.failure)}</span></p>'
+        if run.failure
+        else ""
+    )
+    instances = run.digest.get("num_instances", "?")
+    links = f'<a href="{context.viewer(here, run.key)}">Browse its {esc(instances)} instances</a>'
+    if primary:
+        links += f', or <a href="{context.viewer(here, run.key, primary, split, wrong=True)}">only the wrong ones</a>'
+    return (
+        '<div class="crfm">'
+        + state
+        + f"<p>Entry <strong>{esc(label)}</strong>: scenario <code>{esc(run.scenario)}</code>, adaptation "
+        f"<code>{esc(run.adaptation)}</code>, model <code>{esc(run.model)}</code>, suite <code>{esc(run.suite)}</code>; "
+        f"folder <code>{esc(run.path)}</code>. {links} "
+        f'(<a href="{context.href(here, paths.LEADERBOARD)}">leaderboard</a>).</p></div>'
+    )
+
+
+def _configuration(run: Run) -> str:
+    parts = []
     for group in SPEC_GROUPS:
         spec = run.run_spec.get(group)
         if isinstance(spec, dict):
-            parts.append(f"### {paths.md(group.capitalize())}\n")
-            parts.append(raw_block(key_values(list(_flatten("", spec)))))
+            parts.append(f"<h3>{esc(group.capitalize())}</h3>" + key_values(list(_flatten("", spec))))
     others = [(key, value) for key, value in run.run_spec.items() if key not in SPEC_GROUPS]
-    parts.append("### Run\n")
-    parts.append(raw_block(key_values(others)))
-    parts.append("## Statistics\n")
-    parts.append(
-        raw_block(
-            "<p>Every entry of <code>stats.json</code> and <code>execution_stats.json</code>; "
-            "95% intervals are Wilson's for proportions and Student's t otherwise.</p>",
-            _stats_table(run),
-        )
-    )
-    parts.append(reliability_section(run))  # empty for a run without calibration stats
-    parts.append("## Manifest\n")
-    parts.append(raw_block(key_values(list(_flatten("", run.manifest)))))
-    if page_count:
-        parts.append("## Instances\n")
-        links = [
-            f'<li><a href="{context.href(here, paths.instances_page(run.suite, run.run_name, number))}">'
-            f"page {number}</a>: request states {start + 1}–{end}</li>"
-            for number, start, end in _page_ranges(run)
-        ]
-        parts.append(
-            raw_block(
-                f'<p>Correctness below is <code>{esc(primary)}</code>.</p><ul class="crfm-pages">'
-                + "".join(links)
-                + "</ul>"
-            )
-        )
-    return "\n".join(parts)
+    parts.append("<h3>Run</h3>" + key_values(others))
+    return '<div class="crfm">' + "".join(parts) + "</div>"
 
 
-def _stats_table(run: Run) -> str:
+def _statistics(run: Run, leaderboard: Leaderboard, context: SiteContext, here: str) -> str:
+    with_values = set(run.digest.get("metrics") or [])
     rows = []
     for kind, entries in (("stats", run.stats), ("execution", run.execution_stats)):
         for stat in entries:
+            name = str(stat.get("name"))
+            shown = f"<code>{esc(name)}</code>"
+            if name in with_values:
+                part = stat.get("sub_split")
+                part = None if part in AGGREGATE_PARTS else part
+                shown = f'<a href="{context.viewer(here, run.key, name, stat.get("split"), part=part)}">{shown}</a>'
             rows.append(
                 [
-                    Cell(f"<code>{esc(stat.get('name'))}</code>", str(stat.get("name"))),
+                    Cell(shown, name),
                     Cell(esc(stat.get("split")), str(stat.get("split"))),
                     Cell(esc(stat.get("sub_split") or "—"), str(stat.get("sub_split") or "")),
+                    Cell(esc(leaderboard.info(name).group), leaderboard.info(name).group),
                     Cell(esc(kind), kind),
                     Cell(esc(stat.get("count")), stat.get("count")),
                     *(
                         Cell(esc(fmt(stat.get(key), 4)), stat.get(key))
                         for key in ("mean", "ci_low", "ci_high", "stddev", "min", "max", "sum")
                     ),
+                    Cell(esc(json_text(_extra(stat))) if _extra(stat) else "—"),
                 ]
             )
-    headers = ["name", "split", "part", "file", "count", "mean", "ci_low", "ci_high", "stddev", "min", "max", "sum"]
-    return table(headers, rows, id="run-stats")
-
-
-def _page_count(run: Run) -> int:
-    requests = run.manifest.get("num_requests")
-    if not isinstance(requests, int):
-        requests = len(run.per_instance())
-    return -(-requests // paths.INSTANCES_PER_PAGE)
-
-
-def _page_ranges(run: Run) -> list[tuple[int, int, int]]:
-    total = run.manifest.get("num_requests") or len(run.per_instance())
-    size = paths.INSTANCES_PER_PAGE
-    return [(index + 1, start, min(start + size, total)) for index, start in enumerate(range(0, total, size))]
-
-
-def instance_pages(run: Run, primary: str, context: SiteContext) -> dict[str, str]:
-    """Source path -> Markdown of each page of the run's request states (INSTANCES_PER_PAGE a page)."""
-    states = run.request_states()
-    values = {
-        (str(entry.get("instance_id")), entry.get("train_trial_index")): entry.get("values", {})
-        for entry in run.per_instance()
-    }
-    size = paths.INSTANCES_PER_PAGE
-    count = -(-len(states) // size)
-    pages = {}
-    for number in range(1, count + 1):
-        chunk = states[(number - 1) * size : number * size]
-        src = paths.instances_page(run.suite, run.run_name, number)
-        first = (number - 1) * size + 1
-        header = (
-            "---\nsearch:\n  exclude: true\nhide:\n  - toc\n---\n\n"
-            f"# {paths.md(run.run_name)}: instances {first}–{first + len(chunk) - 1} of {len(states)}\n"
-        )
-        body = [_pager(run, number, count, src, context)]
-        body.append(
-            '<p class="crfm-legend">✓ right, ✗ wrong on <code>'
-            + esc(primary)
-            + "</code>; click an instance to open it. "
-            '<button type="button" class="md-button crfm-toggle" data-crfm-toggle>Open all</button></p>'
-        )
-        for state in chunk:
-            instance = state.get("instance", {})
-            key = (str(instance.get("id")), state.get("train_trial_index"))
-            body.append(_state_details(state, values.get(key, {}), primary))
-        body.append(_pager(run, number, count, src, context))
-        pages[src] = header + raw_block(*body)
-    return pages
-
-
-def _pager(run: Run, number: int, count: int, src: str, context: SiteContext) -> str:
-    def page_link(target: int, label: str) -> str:
-        return f'<a href="{context.href(src, paths.instances_page(run.suite, run.run_name, target))}">{esc(label)}</a>'
-
-    items = [f'<a href="{context.href(src, paths.run_page(run.suite, run.run_name))}">run overview</a>']
-    if number > 1:
-        items.append(page_link(number - 1, "← previous"))
-    items.append(f"page {number} of {count}")
-    if number < count:
-        items.append(page_link(number + 1, "next →"))
-    numbers = " ".join(
-        page_link(target, str(target)) if target != number else f"<strong>{target}</strong>"
-        for target in range(1, count + 1)
-    )
-    return f'<nav class="crfm-pager">{" · ".join(items)}<br>{numbers}</nav>'
-
-
-def _verdict(value: Optional[float]) -> tuple[str, str]:
-    if value is None:
-        return "crfm-unscored", "no score"
-    if value >= 1.0:
-        return "crfm-right", "✓"
-    if value <= 0.0:
-        return "crfm-wrong", "✗"
-    return "crfm-partial", fmt(value, 2)
-
-
-def _state_details(state: dict[str, Any], values: dict[str, float], primary: str) -> str:
-    instance = state.get("instance", {})
-    request = state.get("request", {})
-    result = state.get("result") or {}
-    completions = result.get("completions") or []
-    css, mark = _verdict(values.get(primary))
-    prediction = completions[0].get("text", "") if completions else ""
-    gold = [ref.get("output", "") for ref in instance.get("references", []) if "correct" in (ref.get("tags") or [])]
-    summary = (
-        f'<summary><span class="crfm-mark {css}">{esc(mark)}</span> <code>{esc(instance.get("id"))}</code> '
-        f"· trial {esc(state.get('train_trial_index'))} · answered <code>{esc(_short(json_text(prediction)))}</code> "
-        f"· expected <code>{esc(_short(', '.join(json_text(g) for g in gold) or '—'))}</code></summary>"
-    )
-    references = "".join(
-        f"<li><code>{esc(json_text(ref.get('output', '')))}</code>"
-        + (f" <em>{esc(', '.join(ref.get('tags') or []))}</em>" if ref.get("tags") else "")
-        + "</li>"
-        for ref in instance.get("references", [])
-    )
-    completion_blocks = "".join(
-        f"<p>Completion {index + 1} (log probability {esc(fmt(completion.get('logprob'), 3))}, "
-        f"finish reason <code>{esc(completion.get('finish_reason'))}</code>, {len(completion.get('tokens') or [])} tokens)</p>"
-        + pre(completion.get("text", ""))
-        for index, completion in enumerate(completions)
-    )
-    if not result.get("success", False):
-        completion_blocks += f"<p>Request failed: {esc(result.get('error') or 'no result')}</p>"
-    prompt_facts = (
-        f"{esc(state.get('num_prompt_tokens'))} tokens, {esc(state.get('num_train_instances'))} in-context examples "
-        f"({esc(', '.join(state.get('train_instance_ids') or []) or 'none')})"
-        + (", <strong>truncated to fit</strong>" if state.get("prompt_truncated") else "")
-    )
-    decoding = {
-        key: request.get(key)
-        for key in ("model", "temperature", "max_tokens", "stop_sequences", "num_completions")
-        if key in request
-    }
-    value_rows = [
-        [Cell(f"<code>{esc(name)}</code>"), Cell(esc(fmt(value, 4)))] for name, value in sorted(values.items())
+    headers = [
+        "name",
+        "split",
+        "part",
+        "group",
+        "file",
+        "count",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "stddev",
+        "min",
+        "max",
+        "sum",
+        "other fields",
     ]
-    return (
-        f'<details class="crfm-instance {css}" data-instance-id="{esc(instance.get("id"))}">{summary}'
-        f"<p><strong>Input</strong> (split <code>{esc(instance.get('split'))}</code>)</p>{pre(instance.get('input', ''))}"
-        f"<p><strong>References</strong></p><ul>{references}</ul>"
-        f"<p><strong>Prompt sent</strong>: {prompt_facts}</p>{pre(request.get('prompt', ''))}"
-        f"<p><strong>Request</strong>: <code>{esc(json_text(decoding))}</code>; "
-        f"cached {esc(result.get('cached'))}, request time {esc(fmt(result.get('request_time'), 4))} s</p>"
-        f"{completion_blocks}"
-        f"<p><strong>Per-instance values</strong></p>{table(['metric', 'value'], value_rows, sortable=False, data_compact='1')}"
-        "</details>"
+    note = (
+        "<p>Every entry of <code>stats.json</code> and <code>execution_stats.json</code>; 95% intervals are "
+        "Wilson's for proportions and Student's t otherwise. A stat's name links to the instances, sorted or "
+        "judged by it.</p>"
     )
+    diagram = reliability_html(run)  # "" for a run without calibration stats
+    calibration = f"<h3>Calibration</h3>{diagram}" if diagram else ""
+    return '<div class="crfm">' + note + table(headers, rows, id="run-stats") + "</div>" + calibration
 
 
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+# sum_squared and variance (kept so that shards merge exactly) are what stddev is computed from.
+_STANDARD = {
+    "name",
+    "split",
+    "sub_split",
+    "sum_squared",
+    "variance",
+    "count",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "stddev",
+    "min",
+    "max",
+    "sum",
+}
+
+
+def _extra(stat: dict[str, Any]) -> dict[str, Any]:
+    """Fields a stat has beyond today's (e.g. a spread across trials): shown as they are."""
+    return {key: value for key, value in stat.items() if key not in _STANDARD}
