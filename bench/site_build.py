@@ -45,22 +45,15 @@ from site_helpers import checkout_metadata, mkdocs_command, mkdocs_env  # noqa: 
 
 from crfm_eval.adaptation.methods import check_model_supports  # noqa: E402
 from crfm_eval.json_io import from_jsonable  # noqa: E402
-from crfm_eval.metrics.metric import Metric, compute_stats, metric_info  # noqa: E402
+from crfm_eval.metrics.metric import Metric, metric_info  # noqa: E402
 from crfm_eval.objects import create_object  # noqa: E402
 from crfm_eval.runner import readers  # noqa: E402
 from crfm_eval.runner.metric_info import write_metric_info  # noqa: E402
-from crfm_eval.runner.outputs import (  # noqa: E402
-    PER_INSTANCE_STATS_FILE,
-    SCENARIO_STATE_FILE,
-    JsonlAppender,
-    json_line,
-    start_run_folder,
-    write_manifest,
-    write_stats,
-)
+from crfm_eval.runner.outputs import start_run_folder, write_manifest, write_stats  # noqa: E402
+from crfm_eval.runner.recorder import RunRecorder  # noqa: E402
 from crfm_eval.runner.runner import metric_specs  # noqa: E402
 from crfm_eval.specs import RunSpec  # noqa: E402
-from crfm_eval.states import RequestState, ScenarioState  # noqa: E402
+from crfm_eval.states import RequestState  # noqa: E402
 from crfm_eval.sweeps.job_status import STATUS_FILE  # noqa: E402
 
 SUITE = "bench"
@@ -123,26 +116,22 @@ def synthetic_runs(base: Path, count: int) -> None:
         model = dataclasses.replace(run_spec.model, name=f"simple/synthetic-{index:03d}")
         name = f"boolq_5shot_simple--synthetic-{index:03d}"
         spec = dataclasses.replace(run_spec, model=model, run_name=name, seed=1 if index % 10 == 0 else run_spec.seed)
-        changed = []
+        run_dir = base.parent / name
+        start_run_folder(run_dir, spec)
+        recorder = RunRecorder(run_dir, metrics)  # the runner's writer: JSONL lines, running stats
         for state in states:
             if rng.random() < 0.5 or state.result is None or not state.result.completions:
-                changed.append(state)
+                recorder.record(state)
                 continue
             text = _answer(state, rng.random() < skill)
             first = dataclasses.replace(state.result.completions[0], text=text)
             result = dataclasses.replace(state.result, completions=[first, *state.result.completions[1:]])
-            changed.append(
+            recorder.record(
                 dataclasses.replace(state, request=dataclasses.replace(state.request, model=model.name), result=result)
             )
-        scenario_state = ScenarioState(adaptation, changed)
-        per_instance, stats, execution_stats = compute_stats(metrics, scenario_state)
-        run_dir = base.parent / name
-        start_run_folder(run_dir, spec)
-        for file_name, items in ((SCENARIO_STATE_FILE, changed), (PER_INSTANCE_STATS_FILE, per_instance)):
-            appender = JsonlAppender(run_dir / file_name)  # the runner's streamed files (issue 16)
-            for item in items:
-                appender.append(json_line(item))
-            appender.close()
+        recorder.finish()
+        recorder.close()
+        stats, execution_stats = recorder.stats()
         write_stats(run_dir, stats, execution_stats)
         write_metric_info(run_dir, metric_info(metrics), {stat.name for stat in stats + execution_stats})
         write_manifest(run_dir, manifest)

@@ -28,6 +28,8 @@ metadata, per-instance means for the significance tests); it is small and cached
 
 import hashlib
 import json
+import os
+import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -70,7 +72,9 @@ def js_message(message: dict[str, Any]) -> bytes:
 
 
 def _write(path: Path, content: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
+    # A name of its own: two worker processes may write the same shared instance table at once
+    # (the same bytes); with one temporary name, the second rename finds its file gone.
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     temporary.write_bytes(content)
     temporary.replace(path)
 

@@ -151,7 +151,22 @@ def _statistics(run: Run, leaderboard: Leaderboard, context: SiteContext, here: 
     return '<div class="crfm">' + note + table(headers, rows, id="run-stats") + "</div>" + calibration
 
 
-_STANDARD = {"name", "split", "sub_split", "count", "mean", "ci_low", "ci_high", "stddev", "min", "max", "sum"}
+# sum_squared and variance (kept so that shards merge exactly) are what stddev is computed from.
+_STANDARD = {
+    "name",
+    "split",
+    "sub_split",
+    "sum_squared",
+    "variance",
+    "count",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "stddev",
+    "min",
+    "max",
+    "sum",
+}
 
 
 def _extra(stat: dict[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,8 @@ by a killed run (the last one, without its newline, or not JSON) is skipped. Fol
 earlier versions (`scenario_state.json`, `per_instance_stats.json`) are read too.
 
 Everything comes back as plain JSON data (dicts), as the files hold it; `json_io.from_jsonable`
-turns a dict into its dataclass (`RequestState`, `PerInstanceStats`, `Stat`) when needed (the site
-does not: that costs ~100 us per request state). `record_signature` tells cheaply whether any file
-of a run changed (the site's build cache).
+turns a dict into its dataclass (`RequestState`, `PerInstanceStats`, `Stat`) when needed (that
+costs ~100 µs per request state, i.e. seconds per run: the site does not).
 """
 
 import json
@@ -63,8 +62,11 @@ def read_json(path: Path) -> Any:
         return json.loads(content)
 
 
-def _optional(path: Path) -> Optional[Any]:
-    return read_json(path) if path.exists() else None
+def _loads_line(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)  # a lone surrogate escape (see read_json), or not JSON: raises
 
 
 def iter_jsonl(path: Path) -> Iterator[Any]:
@@ -74,8 +76,8 @@ def iter_jsonl(path: Path) -> Iterator[Any]:
             if not line.endswith(b"\n"):
                 return  # the last line of a killed run, cut short
             try:
-                yield orjson.loads(line)
-            except orjson.JSONDecodeError:
+                yield _loads_line(line)
+            except ValueError:
                 return  # only a torn write can make a line that is not JSON, and only the last one
 
 
@@ -98,30 +100,28 @@ def iter_per_instance_stats(run_dir: Path) -> Iterator[dict[str, Any]]:
 
 
 def read_run_spec(run_dir: Path) -> dict[str, Any]:
-    """run_spec.json: the resolved spec of the run (secrets redacted); OSError before it is written."""
     return read_json(run_dir / RUN_SPEC_FILE)
 
 
 def read_stats(run_dir: Path) -> list[dict[str, Any]]:
-    """stats.json: one entry per (metric name, split[, sub-split]) with count, mean, spread, 95% interval
-    and, with several train trials, `trials` (each trial's mean and their spread)."""
-    return _optional(run_dir / STATS_FILE) or []
+    return read_json(run_dir / STATS_FILE)
 
 
 def read_execution_stats(run_dir: Path) -> list[dict[str, Any]]:
-    """execution_stats.json: stats that describe this execution (cache hits, failures, cost), not the model."""
-    return _optional(run_dir / EXECUTION_STATS_FILE) or []
+    """The stats that describe the execution (cache hits, failures); empty if the run has none."""
+    path = run_dir / EXECUTION_STATS_FILE
+    return read_json(path) if path.exists() else []
 
 
 def read_manifest(run_dir: Path) -> Optional[dict[str, Any]]:
-    """manifest.json: code and library versions, time stamps, counts, `usage` (tokens, cost, request
-    seconds); None while the run is not complete."""
-    return _optional(run_dir / MANIFEST_FILE)
+    """The manifest of a complete run, or None while the run is not complete."""
+    path = run_dir / MANIFEST_FILE
+    return read_json(path) if path.exists() else None
 
 
 def read_metric_info(run_dir: Path) -> dict[str, dict[str, Any]]:
     """metric_info.json: stat name -> what it is (group, display name, description, lower_is_better);
-    empty for runs written before the file existed."""
+    empty for runs written before the file existed. The metrics' own reader (runner/metric_info.py)."""
     return _read_metric_info(run_dir)
 
 
