@@ -33,6 +33,7 @@ from crfm_eval.validation import validate
 
 SCHEMA_NAME = "run_spec_schema"
 RUN_NAME_RESOLVER = "crfm_eval.run_name"
+RUNS_FOLDER_RESOLVER = "crfm_eval.runs_folder"
 _NAME_PLACEHOLDER = "-"
 """What `run_name` holds while the settings that make the name are read (breaks the recursion)."""
 
@@ -44,7 +45,10 @@ def mutable_twin(spec_class: type) -> type:
     fields = []
     for spec_field in dataclasses.fields(spec_class):
         field_type = hints[spec_field.name]
+        default_factory: Any = spec_field.default_factory
         if isinstance(field_type, type) and dataclasses.is_dataclass(field_type):
+            if default_factory is field_type:  # a nested spec with its defaults: the twin's defaults
+                default_factory = mutable_twin(field_type)
             field_type = mutable_twin(field_type)
         elif typing.get_origin(field_type) is dict:
             # A dict of specs (RunSpec.metric): its values need twins too, or OmegaConf makes them
@@ -56,7 +60,7 @@ def mutable_twin(spec_class: type) -> type:
             (
                 spec_field.name,
                 field_type,
-                dataclasses.field(default=spec_field.default, default_factory=spec_field.default_factory),
+                dataclasses.field(default=spec_field.default, default_factory=default_factory),
             )
         )
     twin = dataclasses.make_dataclass(spec_class.__name__, fields)
@@ -78,6 +82,14 @@ def register_schema() -> None:
         OmegaConf.register_new_resolver("path_safe", path_safe)
     if not OmegaConf.has_resolver(RUN_NAME_RESOLVER):
         OmegaConf.register_new_resolver(RUN_NAME_RESOLVER, _automatic_run_name)
+    if not OmegaConf.has_resolver(RUNS_FOLDER_RESOLVER):
+        OmegaConf.register_new_resolver(RUNS_FOLDER_RESOLVER, runs_folder)
+
+
+def runs_folder(dry_run: Any) -> str:
+    """The folder of Hydra's job folders under `output_dir`: `runs`, or `dry_runs` for a dry run, whose
+    Hydra log must not make a run folder."""
+    return "dry_runs" if str(dry_run).lower() == "true" else "runs"
 
 
 mutable_twin(RunSpec)  # defines every twin at import time, so that unpickling finds them

@@ -175,6 +175,24 @@ class ExecutionSpec:
     credentials_file: Optional[str] = "credentials.yaml"
     """Provider keys for in-process clients (see credentials.yaml.example); a missing file is fine."""
 
+    max_cost: Optional[float] = field(default=None, metadata=at_least(0))
+    """Budget of the run in US dollars, at the model's `price`: the run stops before it sends the
+    request that could take it over (cached results cost nothing); null for no budget."""
+
+
+@dataclass(frozen=True)
+class PriceSpec:
+    """What a model's provider charges, in US dollars per million tokens (0 for a model run here)."""
+
+    prompt: float = field(default=0.0, metadata=at_least(0))
+    """Dollars per million prompt (input) tokens."""
+
+    completion: float = field(default=0.0, metadata=at_least(0))
+    """Dollars per million completion (output) tokens."""
+
+    read_on: Optional[str] = None
+    """The date the price was read from the provider's price list (e.g. `2024-07-18`): prices change."""
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -194,6 +212,9 @@ class ModelSpec:
 
     group: str = "default"
     """Quota group on a proxy: accounts get quotas per group (e.g. `local`, `openai`, `ai21`)."""
+
+    price: PriceSpec = field(default_factory=PriceSpec)
+    """The provider's price, for the cost of a run, its dry-run estimate and `execution.max_cost`."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +244,10 @@ class RunSpec:
 
     force: bool = False
     """Run again even when the run folder already holds a complete run of this same spec."""
+
+    dry_run: bool = False
+    """Adapt the run and print what it would ask (requests, cache hits, tokens, estimated cost)
+    without sending a request or writing its run folder."""
 
     scenario: ScenarioSpec = MISSING
     adaptation: AdaptationSpec = MISSING

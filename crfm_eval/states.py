@@ -169,6 +169,23 @@ class PerInstanceStats:
 
 
 @dataclass(frozen=True)
+class TrialSpread:
+    """How a stat moves with the in-context examples: its mean in each train trial (each trial draws
+    its own examples), and their spread. A large spread means the score depends on the prompt."""
+
+    means: list[float]
+    """The stat's mean over the split's instances in train trial 0, 1, ..."""
+    min: float
+    max: float
+    stddev: float
+    """Sample standard deviation of the trial means (n - 1 in the denominator)."""
+    sums: list[float] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    """Each trial's sum and number of values: the means follow from them, and the spreads of shards
+    of a run merge exactly (`statistics.merge_stats`)."""
+
+
+@dataclass(frozen=True)
 class Stat:
     """A metric aggregated over the instances of a split, with its spread and 95% confidence interval."""
 
@@ -194,3 +211,6 @@ class Stat:
     sub_split: Optional[str] = None
     """Null for the whole split; else the sub-split the stat covers, or an aggregate over the sub-splits:
     `macro_average` (count = number of sub-splits) or `consistency` (count = number of contrast sets)."""
+    trials: Optional[TrialSpread] = None
+    """With several train trials (`adaptation.num_train_trials`), the stat's mean in each and their
+    spread; the fields above are over instances, each instance's values first averaged over trials."""

@@ -9,7 +9,7 @@ from crfm_eval.metrics.bias import BiasMetric
 from crfm_eval.metrics.metric import Metric, compute_stats
 from crfm_eval.metrics.toxicity import ToxicityMetric
 from crfm_eval.runner.readers import iter_per_instance_stats
-from crfm_eval.runner.recorder import RunRecorder
+from crfm_eval.runner.recorder import COST_STAT, RunRecorder
 from crfm_eval.specs import AdaptationSpec
 from crfm_eval.states import Completion, Instance, Request, RequestResult, RequestState, ScenarioState
 
@@ -61,7 +61,11 @@ def test_streamed_bias_and_toxicity_equal_the_whole_list_with_one_batch_per_wind
         recorder.record(state)
     recorder.finish()
     recorder.close()
-    assert recorder.stats() == (stats, execution_stats)
+    recorded_stats, recorded_execution_stats = recorder.stats()
+    assert recorded_stats == stats
+    # The recorder adds the cost of the calls (a price is the run's, not a metric's): 0 here.
+    assert [stat for stat in recorded_execution_stats if stat.name != COST_STAT] == execution_stats
+    assert all(stat.sum == 0.0 for stat in recorded_execution_stats if stat.name == COST_STAT)
     assert [entry["values"] for entry in iter_per_instance_stats(tmp_path)] == [entry.values for entry in per_instance]
     # 11 instances in windows of 3 whole instances (both trials): 4 batches, the last of 2 instances.
     assert len(toxicity.batches) == 4

@@ -79,7 +79,7 @@ def test_a_line_cut_short_by_a_kill_is_skipped(run_dir, tmp_path):
 def test_small_files_and_completeness(run_dir):
     assert is_complete(run_dir) and read_manifest(run_dir)["num_requests"] == 2 * INSTANCES
     assert read_run_spec(run_dir)["max_eval_instances"] == INSTANCES
-    assert {s["name"] for s in read_execution_stats(run_dir)} == {"cached", "request_failed"}
+    assert {s["name"] for s in read_execution_stats(run_dir)} == {"cached", "request_failed", "cost"}
 
 
 def test_folders_of_earlier_versions_are_read(run_dir, tmp_path):

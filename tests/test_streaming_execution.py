@@ -14,7 +14,7 @@ from crfm_eval.metrics.multiple_choice import MultipleChoiceMetric
 from crfm_eval.models.clients.simple import SimpleClient
 from crfm_eval.models.service import LocalService
 from crfm_eval.runner.readers import iter_per_instance_stats
-from crfm_eval.runner.recorder import RunRecorder
+from crfm_eval.runner.recorder import COST_STAT, RunRecorder
 from crfm_eval.specs import AdaptationSpec, ExecutionSpec, ModelSpec
 from crfm_eval.states import Instance, Reference, Request, RequestResult, RequestState
 
@@ -106,7 +106,11 @@ def test_running_stats_equal_the_stats_of_the_whole_list(tmp_path):
         recorder.record(state)
     recorder.finish()
     recorder.close()
-    assert recorder.stats() == (stats, execution_stats)
+    recorded_stats, recorded_execution_stats = recorder.stats()
+    assert recorded_stats == stats
+    # The recorder adds the cost of the calls (a price is the run's, not a metric's): 0 for this model.
+    assert [stat for stat in recorded_execution_stats if stat.name != COST_STAT] == execution_stats
+    assert next(stat for stat in recorded_execution_stats if stat.name == COST_STAT).sum == 0.0
     assert any(stat.name == "ece_10_bin" for stat in stats)  # a derived stat, read back from the file
     assert [entry["values"] for entry in iter_per_instance_stats(tmp_path)] == [e.values for e in per_instance]
     assert recorder.counts()["num_instances"] == 60 and len(per_instance) == 60 * 3

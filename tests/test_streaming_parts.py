@@ -13,7 +13,7 @@ from crfm_eval.metrics.matching import MatchingMetric
 from crfm_eval.metrics.metric import compute_stats
 from crfm_eval.models.service import LocalService
 from crfm_eval.runner.readers import iter_per_instance_stats
-from crfm_eval.runner.recorder import RunRecorder
+from crfm_eval.runner.recorder import COST_STAT, RunRecorder
 from crfm_eval.specs import AdaptationSpec, ExecutionSpec, ModelSpec
 from crfm_eval.states import CONSISTENCY, CORRECT_TAG, MACRO_AVERAGE, Instance, Reference, RequestState
 
@@ -126,7 +126,11 @@ def test_running_stats_with_parts_and_a_prepare_hook_equal_the_stats_of_the_whol
             recorder.record(state)
         recorder.finish()
         recorder.close()
-        assert recorder.stats() == (expected[1], expected[2])
+        stats, execution_stats = recorder.stats()
+        assert stats == expected[1]
+        # The recorder adds the cost of the calls (a price is the run's, not a metric's): 0 here.
+        assert [stat for stat in execution_stats if stat.name != COST_STAT] == expected[2]
+        assert next(stat for stat in execution_stats if stat.name == COST_STAT).sum == 0.0
         entries = list(iter_per_instance_stats(run_dir))
         assert [(e["instance_id"], e["sub_split"], e["contrast_set"]) for e in entries] == [
             (e.instance_id, e.sub_split, e.contrast_set) for e in expected[0]

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Optional
 
+from crfm_eval.cost.budget import Budget, BudgetExceeded
 from crfm_eval.errors import UserError
 from crfm_eval.execution.progress import progress
 from crfm_eval.models.service import Service
@@ -54,11 +55,13 @@ class _Job:
 
 
 class Executor:
-    def __init__(self, spec: ExecutionSpec, service: Service) -> None:
+    def __init__(self, spec: ExecutionSpec, service: Service, budget: Optional[Budget] = None) -> None:
         if spec.num_threads < 1:
             raise UserError(f"execution.num_threads must be at least 1, not {spec.num_threads}.")
         self.spec = spec
         self.service = service
+        self.budget = budget
+        """When set, every request that reaches a worker goes through it (`execution.max_cost`)."""
         self.num_succeeded = 0
         """Requests answered with success so far (results the cache keeps), including ones not yet handed back."""
         self._count_lock = threading.Lock()
@@ -105,13 +108,27 @@ class Executor:
                         continue
                     job = window.popleft()
                     if job.error is not None:
+                        if isinstance(job.error, BudgetExceeded):
+                            # The calls in flight are paid for: let them reach the cache before stopping.
+                            self._stop_workers(workers, work, stop, wait=True)
                         raise job.error
                     tracker.advance()
                     yield dataclasses.replace(job.state, result=job.result)
         finally:
-            stop.set()  # finished, failed, interrupted or abandoned: no new request starts
-            for _ in workers:
-                work.put(None)
+            self._stop_workers(workers, work, stop, wait=False)
+
+    @staticmethod
+    def _stop_workers(
+        workers: list[threading.Thread], work: "queue.SimpleQueue[Optional[_Job]]", stop: threading.Event, wait: bool
+    ) -> None:
+        """No new request starts (finished, failed, interrupted or abandoned); with `wait`, returns
+        once the requests already sent are answered."""
+        stop.set()
+        for _ in workers:
+            work.put(None)
+        if wait:
+            for worker in workers:
+                worker.join()
 
     def execute_all(self, scenario_state: ScenarioState) -> ScenarioState:
         """The same ScenarioState with a result in every request state (for states held in memory)."""
@@ -142,7 +159,10 @@ class Executor:
             if job is None or stop.is_set():
                 return
             try:
-                job.result = self.service.make_request(job.state.request)
+                if self.budget is None:
+                    job.result = self.service.make_request(job.state.request)
+                else:
+                    job.result = self.budget.call(job.state)
             except BaseException as error:  # a bug, or a UserError from a proxy: raised in the caller's thread
                 job.error = error
             else:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from crfm_eval.leaderboard import paths
+from crfm_eval.leaderboard.cost_and_trials import spread_html
 from crfm_eval.leaderboard.html import Cell, esc, fmt, link, mean_ci, number_attr, query_href
 from crfm_eval.leaderboard.runs import AGGREGATE_PARTS
 
@@ -54,7 +55,8 @@ class SiteContext:
             f'data-{name.replace("_", "-")}="{number_attr(stat.get(name))}"'
             for name in ("mean", "ci_low", "ci_high", "count")
         )
-        extra = {key: value for key, value in stat.items() if key not in ("name", "split", "mean", "ci_low", "ci_high")}
+        shown = ("name", "split", "mean", "ci_low", "ci_high", "trials")  # trials: beside the number
+        extra = {key: value for key, value in stat.items() if key not in shown}
         title = esc(
             ", ".join(f"{key} {fmt(value, 4) if isinstance(value, float) else value}" for key, value in extra.items())
         )
@@ -64,6 +66,6 @@ class SiteContext:
         href = self.viewer(from_src, run_key, metric, stat.get("split"), part=part)
         return Cell(
             f'<a class="crfm-stat" href="{href}" title="{title}" data-metric="{esc(metric)}" {attributes}>'
-            f"{esc(mean_ci(stat))}</a>",
+            f"{esc(mean_ci(stat))}</a>{spread_html(stat)}",
             stat.get("mean"),
         )

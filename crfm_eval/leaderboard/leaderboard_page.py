@@ -6,9 +6,10 @@ Every number links to the instance viewer, showing the run's instances judged by
 
 from crfm_eval.leaderboard import paths
 from crfm_eval.leaderboard.context import SiteContext
+from crfm_eval.leaderboard.cost_and_trials import cost_cell, latency_cell
 from crfm_eval.leaderboard.html import Cell, PageSource, esc, fmt, table
 from crfm_eval.leaderboard.metric_groups import group_title
-from crfm_eval.leaderboard.pages import WIDE, group_chart, no_runs
+from crfm_eval.leaderboard.pages import WIDE, group_chart, group_trials_chart, no_runs
 from crfm_eval.leaderboard.runs import RunsFound
 from crfm_eval.leaderboard.significance import ALPHA, HOLM, PairedTest
 from crfm_eval.leaderboard.tables import Group, Leaderboard, Row
@@ -75,11 +76,12 @@ def main_table(group: Group, leaderboard: Leaderboard, context: SiteContext, her
         primary = row.cells.get(group.primary) if group.primary else None
         count = primary.get("count") if primary else None
         cells.append(Cell(esc(count if count is not None else "—"), count))
+        cells += [cost_cell(row.run), latency_cell(row.run)]
         cells.append(Cell(f'<span class="crfm-win-rate">{esc(fmt(row.win_rate))}</span>', row.win_rate))
         if group.primary:
             cells.append(_ties_cell(group, row, group.primary))
         rows.append(cells)
-    headers = ["entry", *group.main_metrics, "instances", "win rate"]
+    headers = ["entry", *group.main_metrics, "instances", "cost ($)", "request time (s): mean / p95", "win rate"]
     if group.primary:
         headers.append(f"not significantly different ({group.primary})")
     return table(headers, rows, id=f"leaderboard-{paths.segment(group.scenario)}", data_scenario=group.scenario)
@@ -202,6 +204,7 @@ def leaderboard_page(found: RunsFound, leaderboard: Leaderboard, context: SiteCo
         ]
         if group.primary:
             parts.append(group_chart(group, group.primary))
+            parts.append(group_trials_chart(group, group.primary))
         parts.append(pairwise_details(group, leaderboard))
         page.block(*parts)
     return page

@@ -12,6 +12,7 @@ from typing import Optional
 
 from crfm_eval.leaderboard import paths
 from crfm_eval.leaderboard.context import SiteContext
+from crfm_eval.leaderboard.cost_and_trials import trial_means, trials_chart
 from crfm_eval.leaderboard.html import Cell, PageSource, esc, fmt, root_of, table
 from crfm_eval.leaderboard.plots import Point, interval_chart, shots_chart
 from crfm_eval.leaderboard.runs import Run, RunsFound
@@ -235,6 +236,15 @@ def group_chart(group: Group, metric: str) -> str:
     return '<figure class="crfm-figure">' + interval_chart(f"{group.scenario}: {metric}", metric, items) + "</figure>"
 
 
+def group_trials_chart(group: Group, metric: str) -> str:
+    """Each entry's mean of `metric` in each train trial, when some entry has several trials ("" otherwise)."""
+    items = [(row.label, row.mean(metric), trial_means(row.cells.get(metric))) for row in group.rows]
+    if not any(means for _, _, means in items):
+        return ""
+    chart = trials_chart(f"{group.scenario}: {metric} in each train trial", metric, items)
+    return '<figure class="crfm-figure crfm-trials-chart">' + chart + "</figure>"
+
+
 def plots_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext) -> PageSource:
     page = PageSource()
     page.text("# Plots\n")
@@ -248,6 +258,8 @@ def plots_page(found: RunsFound, leaderboard: Leaderboard, context: SiteContext)
             continue
         metric = group.primary
         figures = [group_chart(group, metric)]
+        if trials_figure := group_trials_chart(group, metric):
+            figures.append(trials_figure)
         series: dict[str, list[tuple[int, Point]]] = {}
         for row in group.rows:
             value = point(row.cells.get(metric))

@@ -13,13 +13,14 @@ per-instance entry of a split. Only for metrics that derive any are those entrie
 split at a time, from the per-instance file the run wrote (`derived_stats`).
 """
 
+import dataclasses
 import math
 from array import array
 from collections.abc import Iterable
 from typing import Callable, Optional
 
 from crfm_eval.metrics.metric import Metric
-from crfm_eval.metrics.statistics import summarize
+from crfm_eval.metrics.statistics import summarize, trial_spread
 from crfm_eval.states import PerInstanceStats, RequestState, Stat
 
 
@@ -57,6 +58,8 @@ class StatsAccumulator:
         """(split, instance id) of the instance whose trials are being collected."""
         self._trials: dict[str, list[float]] = {}
         self._instance_means: dict[tuple[str, str], array] = {}
+        self._trial_values: dict[tuple[str, str], dict[int, array]] = {}
+        """(split, name) -> train trial -> the values of that trial (for the spread across trials)."""
         self.num_instances = 0
         self.splits: set[str] = set()
 
@@ -69,6 +72,8 @@ class StatsAccumulator:
             self.splits.add(entry.split)
         for name, value in entry.values.items():
             self._trials.setdefault(name, []).append(value)
+            by_trial = self._trial_values.setdefault((entry.split, name), {})
+            by_trial.setdefault(entry.train_trial_index, array("d")).append(value)
 
     def _close_instance(self) -> None:
         if self._instance is None:
@@ -81,10 +86,13 @@ class StatsAccumulator:
     def stats(self) -> list[Stat]:
         self._close_instance()
         self._instance = None
-        return [
-            summarize(name, split, list(means), proportion=self.is_proportion(name))
-            for (split, name), means in sorted(self._instance_means.items())
-        ]
+        stats = []
+        for (split, name), means in sorted(self._instance_means.items()):
+            stat = summarize(name, split, list(means), proportion=self.is_proportion(name))
+            by_trial = self._trial_values.get((split, name), {})
+            spread = trial_spread({trial: list(values) for trial, values in by_trial.items()})
+            stats.append(stat if spread is None else dataclasses.replace(stat, trials=spread))
+        return stats
 
 
 def derived_stats(

@@ -15,6 +15,7 @@ Each metric describes its stats (`info`): the group the leaderboard files it und
 a description and which direction is better.
 """
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 from crfm_eval.metrics.breakdowns import breakdown_stats
-from crfm_eval.metrics.statistics import summarize
+from crfm_eval.metrics.statistics import summarize, trial_spread
 from crfm_eval.states import PerInstanceStats, RequestState, ScenarioState, Stat
 
 ACCURACY, CALIBRATION, LANGUAGE_MODELING, EFFICIENCY, GENERAL = (
@@ -100,10 +101,16 @@ def _aggregate(per_instance: list[PerInstanceStats], is_proportion: Callable[[st
     for entry in per_instance:
         for name, value in entry.values.items():
             grouped[(entry.split, name)][entry.instance_id].append(value)
+    by_trial: dict[tuple[str, str], dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for entry in per_instance:
+        for name, value in entry.values.items():
+            by_trial[(entry.split, name)][entry.train_trial_index].append(value)
     stats = []
     for (split, name), by_instance in sorted(grouped.items()):
         instance_means = [sum(values) / len(values) for values in by_instance.values()]
-        stats.append(summarize(name, split, instance_means, proportion=is_proportion(name)))
+        stat = summarize(name, split, instance_means, proportion=is_proportion(name))
+        spread = trial_spread(by_trial[(split, name)])
+        stats.append(stat if spread is None else dataclasses.replace(stat, trials=spread))
     return stats
 
 

@@ -16,13 +16,14 @@ value it is Student's t interval of the mean. The values are all 0 or 1 exactly 
 
 import dataclasses
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Optional
 
 from crfm_eval.errors import UserError
-from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE, Stat
+from crfm_eval.states import CONSISTENCY, MACRO_AVERAGE, Stat, TrialSpread
 
 # scipy.special rather than scipy.stats: the same quantile functions at a third of the import time
 # (about 1 s less per run on this 2-core machine). Imported where used, not here: importing it
@@ -92,7 +93,7 @@ def merge_stats(stats: list[Stat], proportion: bool = False) -> Stat:
         max(highs) if highs else None,
         proportion,
     )
-    return dataclasses.replace(merged, sub_split=first.sub_split)
+    return dataclasses.replace(merged, sub_split=first.sub_split, trials=_merged_spread(stats))
 
 
 def merge_stat_lists(shards: list[list[Stat]], is_proportion: Callable[[str], bool] = lambda name: False) -> list[Stat]:
@@ -149,3 +150,33 @@ def _wilson(proportion: float, count: int) -> tuple[float, float]:
     center = (proportion + z * z / (2 * count)) / denominator
     half_width = z * math.sqrt(proportion * (1 - proportion) / count + z * z / (4 * count * count)) / denominator
     return max(0.0, center - half_width), min(1.0, center + half_width)
+
+
+def trial_spread(trial_values: dict[int, list[float]]) -> TrialSpread | None:
+    """The spread of a stat over train trials, from each trial's values (trial index -> values of
+    its instances); None with fewer than two trials."""
+    filled = [values for _, values in sorted(trial_values.items()) if values]
+    return spread_from_sums([math.fsum(values) for values in filled], [len(values) for values in filled])
+
+
+def spread_from_sums(sums: list[float], counts: list[int]) -> TrialSpread | None:
+    """The spread over train trials from each trial's sum and count; None with fewer than two trials."""
+    if len(sums) < 2:
+        return None
+    means = [total / count for total, count in zip(sums, counts, strict=True)]
+    return TrialSpread(means, min(means), max(means), statistics.stdev(means), sums, counts)
+
+
+def _merged_spread(stats: list[Stat]) -> TrialSpread | None:
+    """The trial spread of the union of shards: each trial's sums and counts added up (None unless
+    every shard has one over the same number of trials)."""
+    spreads = [stat.trials for stat in stats]
+    if any(spread is None or not spread.counts for spread in spreads):
+        return None
+    sizes = {len(spread.counts) for spread in spreads if spread is not None}
+    if len(sizes) != 1:
+        return None
+    trials = range(sizes.pop())
+    sums = [math.fsum(spread.sums[t] for spread in spreads if spread is not None) for t in trials]
+    counts = [sum(spread.counts[t] for spread in spreads if spread is not None) for t in trials]
+    return spread_from_sums(sums, counts)

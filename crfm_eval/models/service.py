@@ -70,7 +70,8 @@ class LocalService(Service):
         self.num_cache_hits = 0
         self.num_model_calls = 0
 
-    def _client_and_cache(self, model: str) -> tuple[Client, RequestCache]:
+    def client(self, model: str) -> Client:
+        """The client of `model`, created on first use (tokenizing needs no cache file)."""
         with self._lock:
             if model not in self._clients:
                 spec = self._specs.get(model)
@@ -80,25 +81,35 @@ class LocalService(Service):
                 self._clients[model] = create_object(
                     spec.client, spec.args, Client, f"model.client of {model}", {"credentials": self._credentials}
                 )
-                file_name = re.sub(r"[^A-Za-z0-9._-]+", "_", model) + ".sqlite"
-                self._caches[model] = RequestCache(self._cache_dir / file_name)
-            return self._clients[model], self._caches[model]
+            return self._clients[model]
+
+    def cache_file(self, model: str) -> Path:
+        """The sqlite file of `model`'s cache (it may not exist yet)."""
+        return self._cache_dir / (re.sub(r"[^A-Za-z0-9._-]+", "_", model) + ".sqlite")
+
+    def _client_and_cache(self, model: str) -> tuple[Client, RequestCache]:
+        client = self.client(model)
+        with self._lock:
+            if model not in self._caches:
+                self._caches[model] = RequestCache(self.cache_file(model))
+            return client, self._caches[model]
 
     def tokenize(self, model: str, text: str) -> list[str]:
-        client, _ = self._client_and_cache(model)
-        return client.tokenize(text)
+        return self.client(model).tokenize(text)
 
     def count_tokens(self, model: str, text: str) -> int:
-        client, _ = self._client_and_cache(model)
-        return client.count_tokens(text)
+        return self.client(model).count_tokens(text)
 
     def context_length(self, model: str) -> Optional[int]:
-        client, _ = self._client_and_cache(model)
-        return client.context_length()
+        return self.client(model).context_length()
 
     @property
     def model_specs(self) -> list[ModelSpec]:
         return list(self._specs.values())
+
+    def key_of(self, request: Request) -> str:
+        """The cache key of `request`: its model, the client's identity and every field of the request."""
+        return self._key(self.client(request.model), request)
 
     def _key(self, client: Client, request: Request) -> str:
         identity = {"class": f"{type(client).__module__}.{type(client).__qualname__}", **client.cache_identity()}

@@ -26,9 +26,19 @@ from typing import Any
 from crfm_eval.json_io import to_jsonable
 from crfm_eval.specs import RunSpec
 
-NOT_IDENTITY = ("run_name", "suite", "output_dir", "force", "execution", "model.args.n_threads")
+NOT_IDENTITY = (
+    "run_name",
+    "suite",
+    "output_dir",
+    "force",
+    "dry_run",
+    "execution",
+    "model.args.n_threads",
+    "model.price",
+)
 """Settings (and everything under them) that cannot change a number. llama.cpp splits work between
-threads without changing any result, so its thread count is not part of a run's identity."""
+threads without changing any result, so its thread count is not part of a run's identity; a
+model's price changes what a run costs, not what it measures."""
 
 NAMED_IN_BASE = ("scenario.name", "adaptation.name", "model.name")
 """Identity settings the start of a folder name already shows."""

@@ -18,12 +18,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
+from crfm_eval.cost.usage import UsageMeter
 from crfm_eval.metrics.accumulator import MetricSets, StatsAccumulator, derived_stats
 from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.metrics.metric import Metric
 from crfm_eval.runner.outputs import PER_INSTANCE_STATS_FILE, SCENARIO_STATE_FILE, JsonlAppender, json_line
 from crfm_eval.runner.readers import iter_per_instance_stats
+from crfm_eval.specs import PriceSpec
 from crfm_eval.states import PerInstanceStats, RequestState, Stat
+
+COST_STAT = "cost"
+"""Per instance, the dollars its calls cost at the model's price (0 from the cache): execution stats."""
 
 PREPARE_WINDOW = 500
 """Whole instances (with their train trials) held for a `prepare` call: 500 completions score in
@@ -31,8 +36,16 @@ one offline batch in ~30 ms here, one at a time in ~25 s; held states are a few 
 
 
 class RunRecorder:
-    def __init__(self, run_dir: Path, metrics: list[Metric], prepare_window: int = PREPARE_WINDOW) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        metrics: list[Metric],
+        price: Optional[PriceSpec] = None,
+        prepare_window: int = PREPARE_WINDOW,
+    ) -> None:
         self.run_dir = run_dir
+        self.usage = UsageMeter(price or PriceSpec())
+        self._group_cost = 0.0
         self.metric_sets = MetricSets(metrics)
         self._states = JsonlAppender(run_dir / SCENARIO_STATE_FILE)
         self._per_instance = JsonlAppender(run_dir / PER_INSTANCE_STATS_FILE)
@@ -82,6 +95,7 @@ class RunRecorder:
         ):
             self._evaluate_group()
         self._group.append(state)
+        self._group_cost += self.usage.add(state)
 
     def _count(self, state: RequestState) -> None:
         self.num_requests += 1
@@ -105,8 +119,9 @@ class RunRecorder:
         self._has_parts = self._has_parts or instance.sub_split is not None or instance.contrast_set is not None
         self._per_instance.append(json_line(entry))
         self._stats.add(entry)
+        execution[COST_STAT] = self._group_cost
         self._execution_stats.add(dataclasses.replace(entry, values=execution))
-        self._group = []
+        self._group, self._group_cost = [], 0.0
 
     def finish(self) -> None:
         """Every request is in: score the last instance (not done on an interrupted run, whose last
@@ -142,4 +157,5 @@ class RunRecorder:
             "num_cache_hits": self.num_cache_hits,
             "num_model_calls": self.num_model_calls,
             "num_failed_requests": self.num_failed_requests,
+            "usage": self.usage.manifest(),
         }

@@ -53,7 +53,8 @@ def _part_order(stat: Stat) -> tuple[int, str]:
 
 
 def stats_table(stats: list[Stat]) -> str:
-    rows = [("split", "part", "stat", "count", "mean", "95% CI")]
+    with_trials = any(stat.trials is not None for stat in stats)
+    rows = [("split", "part", "stat", "count", "mean", "95% CI") + (("trial means: min-max (sd)",) * with_trials)]
     order = {name: index for index, name in enumerate(MAIN_STATS)}
     whole = [s for s in stats if s.name in order and s.sub_split is None]
     parts = [s for s in stats if s.name in order and s.sub_split is not None]
@@ -66,7 +67,11 @@ def stats_table(stats: list[Stat]) -> str:
     for stat in shown:
         interval = f"[{_number(stat.ci_low)}, {_number(stat.ci_high)}]"
         part = stat.sub_split or "-"
-        rows.append((stat.split, part, stat.name, str(stat.count), _number(stat.mean), interval))
+        row: tuple[str, ...] = (stat.split, part, stat.name, str(stat.count), _number(stat.mean), interval)
+        if with_trials:  # how much the score moves with the in-context examples
+            spread = stat.trials
+            row += ("" if spread is None else f"{spread.min:.3f}-{spread.max:.3f} ({spread.stddev:.3f})",)
+        rows.append(row)
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

@@ -15,16 +15,17 @@ from typing import Optional
 
 from crfm_eval.adaptation.adapter import AdaptationPlan
 from crfm_eval.adaptation.methods import check_model_supports, create_adapter
+from crfm_eval.cost.budget import Budget, BudgetExceeded
 from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor
-from crfm_eval.metrics.metric import Metric, metric_info
+from crfm_eval.metrics.metric import EFFICIENCY, Metric, MetricInfo, metric_info
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService, Service
 from crfm_eval.objects import create_object, import_class
 from crfm_eval.runner.manifest import ManifestFacts
 from crfm_eval.runner.metric_info import write_metric_info
 from crfm_eval.runner.outputs import run_dir_of, start_run_folder, write_manifest, write_stats
-from crfm_eval.runner.recorder import RunRecorder
+from crfm_eval.runner.recorder import COST_STAT, RunRecorder
 from crfm_eval.runner.report import stats_table
 from crfm_eval.runner.resume import check_same_run, completed_stats, mark_incomplete
 from crfm_eval.scenarios.scenario import Scenario
@@ -52,6 +53,14 @@ class RunInterrupted(KeyboardInterrupt):
             "run the same command again to resume."
         )
 
+
+COST_INFO = MetricInfo(
+    COST_STAT,
+    EFFICIENCY,
+    "Cost ($)",
+    "Dollars per instance for the calls this run made, at the model's price (cached calls cost 0).",
+    lower_is_better=True,
+)
 
 SLOW_IMPORTS = ("scipy.special",)
 """Imported on first use by the stats at the end of a run (0.3-0.6 s here, numpy included)."""
@@ -132,7 +141,7 @@ def run(run_spec: RunSpec) -> list[Stat]:
             run_spec.model.name,
         )
         start_run_folder(run_dir, run_spec)
-        recorder = RunRecorder(run_dir, metrics)
+        recorder = RunRecorder(run_dir, metrics, run_spec.model.price)
         setup_seconds = time.perf_counter() - start
         execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
     finally:
@@ -142,7 +151,8 @@ def run(run_spec: RunSpec) -> list[Stat]:
 
     stats, execution_stats = recorder.stats()
     write_stats(run_dir, stats, execution_stats)
-    write_metric_info(run_dir, metric_info(metrics), {stat.name for stat in stats + execution_stats})
+    described = {**metric_info(metrics), COST_STAT: COST_INFO}
+    write_metric_info(run_dir, described, {stat.name for stat in stats + execution_stats})
     timings = {
         "wall_time_seconds": time.perf_counter() - start,
         "setup_seconds": setup_seconds,
@@ -177,11 +187,23 @@ def _execute(
     requests, without the imports made meanwhile in the background)."""
     preload_cpu = _load_in_background(SLOW_IMPORTS)
     start, cpu_start = time.perf_counter(), time.process_time()
-    executor = Executor(run_spec.execution, service)
+    max_cost = run_spec.execution.max_cost
+    budget = None if max_cost is None else Budget(max_cost, run_spec.model.price, service, run_spec.model.name)
+    executor = Executor(run_spec.execution, service, budget)
     try:
         for state in executor.execute(plan.request_states, plan.num_requests):
             recorder.record(state)
     except KeyboardInterrupt:
         raise RunInterrupted(executor.num_succeeded, plan.num_requests, recorder.num_requests, run_dir) from None
+    except BudgetExceeded as stop:
+        # Read after the calls in flight were answered (the executor waits for them): all that was paid.
+        spent, num_calls = (budget.spent, budget.num_calls) if budget is not None else (stop.spent, stop.num_calls)
+        left = "the rest" if plan.num_requests is None else f"{plan.num_requests - recorder.num_requests}"
+        of_total = "" if plan.num_requests is None else f" of {plan.num_requests}"
+        raise UserError(
+            f"Stopped before going over execution.max_cost=${stop.max_cost:g}: spent ${spent:.6f} on "
+            f"{num_calls} model calls (their results are in the cache); {left}{of_total} requests are "
+            "left to run: rerun with a larger execution.max_cost to finish without paying twice."
+        ) from None
     recorder.finish()
     return time.perf_counter() - start, time.process_time() - cpu_start - sum(preload_cpu)

@@ -26,6 +26,13 @@ class SweepReport(Callback):
         self.started_at = time.time()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.get("dry_run"):
+            from crfm_eval.cost.dry_run import total_line  # here: the callback is built at every start
+            from crfm_eval.sweeps.job import DRY_RUN_ESTIMATES
+
+            if DRY_RUN_ESTIMATES:  # jobs run in this process (the default launcher)
+                print(total_line(DRY_RUN_ESTIMATES), flush=True)
+            return  # a dry run writes no summary
         suite_dir = Path(config.hydra.sweep.dir)
         if not suite_dir.is_dir():
             return

@@ -14,6 +14,7 @@ import sys
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
+from crfm_eval.cost.dry_run import RunEstimate, estimate
 from crfm_eval.errors import UserError
 from crfm_eval.runner.outputs import run_dir_of
 from crfm_eval.runner.resume import check_same_run
@@ -29,8 +30,15 @@ def in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+DRY_RUN_ESTIMATES: list[RunEstimate] = []
+"""The estimates of the dry-run jobs of this process, for the sweep's total (`SweepReport`)."""
+
+
 def run_job(run_spec: RunSpec) -> None:
     """Run `run_spec`; a UserError reaches the caller only outside a sweep."""
+    if run_spec.dry_run:
+        _dry_run(run_spec)
+        return
     run_dir = run_dir_of(run_spec)
     check_same_run(run_dir, run_spec)  # before status.json claims the folder
     record_start(run_dir, run_spec)
@@ -75,3 +83,19 @@ def _interrupted(run_spec: RunSpec, interrupt: KeyboardInterrupt) -> None:
         line = f"Interrupted: {progress}; run the same command again to resume."
     print(line, file=sys.stderr)
     raise SystemExit(130)
+
+
+def _dry_run(run_spec: RunSpec) -> None:
+    """Print what the run would send and cost; no status, summary or run folder is written."""
+    try:
+        found = estimate(run_spec)
+    except UserError as error:
+        if not in_sweep():
+            raise
+        log.error("%s (dry run): %s", run_spec.run_name, error)
+        return
+    DRY_RUN_ESTIMATES.append(found)
+    # Printed, not logged: it is the command's output (a log line would also go to a log file).
+    print(found.line(), flush=True)
+    if not in_sweep():
+        print("Nothing was sent and no run folder written (dry_run=true).", flush=True)

@@ -28,6 +28,8 @@ AI21_URL = "https://api.ai21.com/studio/v1"
 
 
 class AI21Client(Client):
+    exact_tokenizer = False  # approximate_tokens: the provider's tokenizer is not at hand
+
     def __init__(
         self,
         model: str,

@@ -1,7 +1,7 @@
 """The Client controller: talks to one model, knows nothing of caching or accounts."""
 
 from abc import ABC, abstractmethod
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from crfm_eval.states import Request, RequestResult
 
@@ -20,6 +20,10 @@ TIMEOUT_ERROR = UpstreamTimeout.__name__
 
 class Client(ABC):
     """Reaches one model. Created from a ModelSpec (`client` class path, `args` as keyword arguments)."""
+
+    exact_tokenizer: ClassVar[bool] = True
+    """`tokenize` is the model's own tokenizer; False where it is an estimate (a remote API whose
+    tokenizer is not at hand), so that token counts and costs say they are estimates."""
 
     def cache_identity(self) -> dict[str, Any]:
         """What, besides the request, changes the answer (a base URL, a deployment, a weights file).

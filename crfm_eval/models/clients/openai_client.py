@@ -67,6 +67,8 @@ def _pool_manager(url: str) -> urllib3.PoolManager:
 
 
 class OpenAIClient(Client):
+    exact_tokenizer = False  # approximate_tokens: the provider's tokenizer is not at hand
+
     def __init__(
         self,
         model: str,
