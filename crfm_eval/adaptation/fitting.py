@@ -39,6 +39,26 @@ def token_budget(spec: AdaptationSpec, max_sequence_length: int, reserved_tokens
     return budget
 
 
+def drop_examples_to_fit(
+    spec: AdaptationSpec,
+    examples: list[Instance],
+    eval_instance: Instance,
+    count: Callable[[str], int],
+    budget: int,
+    prompt_format: PromptFormat,
+) -> tuple[Optional[FittedPrompt], int]:
+    """The prompt with the most in-context examples (dropped from the end) that fits in `budget`
+    tokens, or None and the token count of the prompt with no example: the first step of both our
+    fitting and HELM's, which differ only in how they cut an eval instance too long on its own."""
+    num_tokens = 0
+    for kept in range(len(examples), -1, -1):
+        text = build_prompt(spec, examples[:kept], eval_instance, prompt_format=prompt_format)
+        num_tokens = count(text)
+        if num_tokens <= budget:
+            return FittedPrompt(text, examples[:kept], num_tokens, truncated=False), num_tokens
+    return None, num_tokens
+
+
 def fit_prompt(
     spec: AdaptationSpec,
     examples: list[Instance],
@@ -54,11 +74,9 @@ def fit_prompt(
     `count_tokens(text)` must equal `len(tokenize(text))`; a client may count faster than it tokenizes."""
     count = count_tokens or (lambda text: len(tokenize(text)))
     budget = token_budget(spec, max_sequence_length, reserved_tokens)
-    for kept in range(len(examples), -1, -1):
-        text = build_prompt(spec, examples[:kept], eval_instance, prompt_format=prompt_format)
-        num_tokens = count(text)
-        if num_tokens <= budget:
-            return FittedPrompt(text, examples[:kept], num_tokens, truncated=False)
+    fitted, num_tokens = drop_examples_to_fit(spec, examples, eval_instance, count, budget, prompt_format)
+    if fitted is not None:
+        return fitted
     # Even alone the eval instance is too long: drop tokens from the start of its input.
     input_tokens = tokenize(eval_instance.input)
     overflow = num_tokens - budget

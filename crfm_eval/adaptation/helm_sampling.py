@@ -38,7 +38,7 @@ from typing import Optional
 import numpy as np
 
 from crfm_eval.adaptation.few_shot import SamplingUnit, Subsample, sampling_unit
-from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, token_budget
+from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, drop_examples_to_fit, token_budget
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat, build_prompt
 from crfm_eval.adaptation.sampling import CountTokens, Sampling
 from crfm_eval.specs import AdaptationSpec
@@ -153,15 +153,11 @@ class HelmSampling(Sampling):
     ) -> FittedPrompt:
         count = count_tokens or (lambda text: len(tokenize(text)))
         budget = token_budget(spec, max_sequence_length, reserved_tokens)
-        for kept in range(len(examples), 0, -1):
-            text = build_prompt(spec, examples[:kept], eval_instance, prompt_format=prompt_format)
-            num_tokens = count(text)
-            if num_tokens <= budget:
-                return FittedPrompt(text, examples[:kept], num_tokens, truncated=False)
-        text = build_prompt(spec, [], eval_instance, prompt_format=prompt_format)
-        tokens = tokenize(text)
-        if len(tokens) <= budget:
-            return FittedPrompt(text, [], len(tokens), truncated=False)
+        fitted, _ = drop_examples_to_fit(spec, examples, eval_instance, count, budget, prompt_format)
+        if fitted is not None:
+            return fitted
+        # HELM's truncate_from_right: keep the first tokens of the whole prompt.
+        tokens = tokenize(build_prompt(spec, [], eval_instance, prompt_format=prompt_format))
         cut = "".join(tokens[:budget])
         num_tokens = len(tokenize(cut))
         while num_tokens > budget:  # re-tokenizing a cut text can give more tokens than were kept
