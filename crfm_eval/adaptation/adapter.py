@@ -177,6 +177,20 @@ class Adapter(ABC):
             lambda text: self.service.count_tokens(self.model_spec.name, text),
         )
 
+    def generation_request(self, prompt: str) -> Request:
+        """The request that asks the model to write after `prompt`, with the adaptation's decoding settings."""
+        return Request(
+            model=self.model_spec.name,
+            prompt=prompt,
+            temperature=self.spec.temperature,
+            max_tokens=self.spec.max_tokens,
+            stop_sequences=list(self.spec.stop_sequences),
+            num_completions=self.spec.num_outputs,
+            top_k_per_token=self.spec.top_k_per_token,
+            # A seed changes nothing in greedy decoding, so it stays out of the cache key there.
+            seed=self.seed if self.spec.temperature > 0 else None,
+        )
+
     def base_state(self, instance: Instance, trial: int, fitted: FittedPrompt, request: Request) -> RequestState:
         """A request state built from a fitted prompt (methods replace the fields they add)."""
         return RequestState(

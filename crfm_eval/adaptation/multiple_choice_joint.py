@@ -17,7 +17,7 @@ import random
 from crfm_eval.adaptation.adapter import CALIBRATION, EFFICIENCY, Adapter, metric_spec
 from crfm_eval.adaptation.generation import MATCHING
 from crfm_eval.adaptation.prompt import OPTIONS_FORMAT, option_letter
-from crfm_eval.states import Instance, Request, RequestState
+from crfm_eval.states import Instance, RequestState
 
 JOINT_CHOICE = metric_spec("joint_choice", "crfm_eval.metrics.multiple_choice.JointChoiceMetric")
 
@@ -28,16 +28,7 @@ class MultipleChoiceJointAdapter(Adapter):
     def request_states(self, instance: Instance, examples: list[Instance], trial: int) -> list[RequestState]:
         instance = self._ordered(instance)
         fitted = self.fit([self._ordered(example) for example in examples], instance, OPTIONS_FORMAT)
-        request = Request(
-            model=self.model_spec.name,
-            prompt=fitted.text,
-            temperature=self.spec.temperature,
-            max_tokens=self.spec.max_tokens,
-            stop_sequences=list(self.spec.stop_sequences),
-            num_completions=self.spec.num_outputs,
-            top_k_per_token=self.spec.top_k_per_token,
-            seed=self.seed if self.spec.temperature > 0 else None,
-        )
+        request = self.generation_request(fitted.text)
         mapping = {
             option_letter(self.spec.reference_prefix, index): reference.output
             for index, reference in enumerate(instance.references)
