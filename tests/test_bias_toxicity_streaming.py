@@ -28,8 +28,8 @@ class CountingToxicity(ToxicityMetric):
     def __init__(self) -> None:
         super().__init__()
         self.batches: list[list[str]] = []
-        score = self.scorer.score
-        self.scorer.score = lambda texts: self.batches.append(list(texts)) or score(texts)  # type: ignore[method-assign]
+        submit = self.scorer.submit
+        self.scorer.submit = lambda texts: self.batches.append(list(texts)) or submit(texts)  # type: ignore[method-assign]
 
 
 def _states() -> list[RequestState]:

@@ -13,7 +13,7 @@ from crfm_eval.metrics.matching import MatchingMetric
 from crfm_eval.metrics.metric import compute_stats
 from crfm_eval.models.service import LocalService
 from crfm_eval.runner.readers import iter_per_instance_stats
-from crfm_eval.runner.recorder import COST_STAT, RunRecorder
+from crfm_eval.runner.recorder import COST_STAT, FIRST_PREPARE_WINDOW, RunRecorder
 from crfm_eval.specs import AdaptationSpec, ExecutionSpec, ModelSpec
 from crfm_eval.states import CONSISTENCY, CORRECT_TAG, MACRO_AVERAGE, Instance, Reference, RequestState
 
@@ -97,8 +97,9 @@ def test_the_lazy_plan_chooses_the_subsample_and_examples_of_the_whole_list_path
 
 def test_running_stats_with_parts_and_a_prepare_hook_equal_the_stats_of_the_whole_list(tmp_path):
     """Sub-split, macro-average and consistency stats from the streamed file; a metric with a
-    `prepare` hook sees every state of the run before any instance is scored, then scores every
-    instance (before its split stats are derived)."""
+    `prepare` hook sees every state of a window before any of its instances is scored, windows
+    growing from FIRST_PREPARE_WINDOW instances, and every instance is scored (before its split
+    stats are derived)."""
     service = _service(tmp_path / "cache")
     adapter = create_adapter(_spec(), service.model_specs[0], service, seed=1)
     execution = ExecutionSpec(name="local", num_threads=2, cache_dir=str(tmp_path), progress=False)
@@ -135,5 +136,16 @@ def test_running_stats_with_parts_and_a_prepare_hook_equal_the_stats_of_the_whol
         assert [(e["instance_id"], e["sub_split"], e["contrast_set"]) for e in entries] == [
             (e.instance_id, e.sub_split, e.contrast_set) for e in expected[0]
         ]
-    num_states = len(executed.request_states)
-    assert calls == [f"prepare {num_states}"] + ["evaluate"] * num_states  # one state per (instance, trial)
+    # Windows of 16, 32, 64... whole instances; each is prepared before any of its instances is
+    # scored (at once: this `prepare` returns nothing to wait for). One state per (instance, trial).
+    instance_ids = list(dict.fromkeys(state.instance.id for state in executed.request_states))
+    windows, start, size = [], 0, FIRST_PREPARE_WINDOW
+    while start < len(instance_ids):
+        chosen = set(instance_ids[start : start + size])
+        windows.append(sum(state.instance.id in chosen for state in executed.request_states))
+        start, size = start + size, 2 * size
+    assert len(windows) >= 2
+    expected_calls = []
+    for window in windows:
+        expected_calls += [f"prepare {window}"] + ["evaluate"] * window
+    assert calls == expected_calls

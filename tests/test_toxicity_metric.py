@@ -162,8 +162,8 @@ def test_a_runs_completions_are_scored_in_one_batch() -> None:
         def __init__(self) -> None:
             super().__init__()
             self.batches: list[list[str]] = []
-            score = self.scorer.score
-            self.scorer.score = lambda texts: self.batches.append(list(texts)) or score(texts)  # type: ignore[method-assign]
+            submit = self.scorer.submit
+            self.scorer.submit = lambda texts: self.batches.append(list(texts)) or submit(texts)  # type: ignore[method-assign]
 
     def state(index: int, text: str) -> RequestState:
         result = RequestResult(success=True, completions=[Completion(text, 0.0, [])])

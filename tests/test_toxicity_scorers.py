@@ -2,6 +2,7 @@
 Perspective's client against a local server speaking Perspective's wire format."""
 
 import logging
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,9 @@ def test_cached_scores_are_reused_and_empty_text_is_not_scored(tmp_path: Path) -
     class Counting(OfflineToxicityScorer):
         seen: list[str] = []
 
-        def score(self, texts: list[str]) -> list[float | None]:
+        def submit(self, texts: list[str]) -> "Future[list[float | None]]":
             self.seen.extend(texts)
-            return super().score(texts)
+            return super().submit(texts)
 
     first = CachedScorer(Counting(), tmp_path)
     scores = first.score([TOXIC[0], "", "  ", CLEAN[0], TOXIC[0]])

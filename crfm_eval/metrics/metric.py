@@ -19,8 +19,9 @@ import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections import defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from crfm_eval.metrics.breakdowns import breakdown_stats
 from crfm_eval.metrics.statistics import summarize, trial_spread
@@ -58,13 +59,19 @@ class Metric(ABC):
     def is_proportion(self, name: str) -> bool:
         return name in self.proportions
 
-    def prepare(self, states: list[RequestState]) -> None:
+    def prepare(self, states: list[RequestState]) -> Optional["Future[Any]"]:
         """Called with the executed request states of one or more whole instances (every train trial)
         before `evaluate_instance` of any of them: a metric that asks an outside scorer (toxicity)
         scores their texts in one batch here. `compute_stats` passes the whole run; the streaming
         recorder a window of instances at a time (runner/recorder.py), so keep nothing from one call
-        to the next that grows with the run."""
+        to the next that grows with the run. The recorder goes on recording while the scorer works
+        (in another process, say) when this returns a Future that is done once these instances can
+        be evaluated without waiting; it evaluates them, in the order prepared, once it is done (or
+        once too many instances wait). None: they can be evaluated at once."""
         return None
+
+    def close(self) -> None:  # noqa: B027 - optional: most metrics hold nothing to release
+        """Release what the metric holds (a scorer's process or connections); called once the run is over."""
 
     @abstractmethod
     def evaluate_instance(self, states: list[RequestState]) -> dict[str, float]:

@@ -15,6 +15,8 @@ out; an instance with none left has no toxicity values.
 """
 
 import math
+from collections import deque
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Optional
 
@@ -86,21 +88,47 @@ class ToxicityMetric(Metric):
         )
         self.scorer: ToxicityScorer = base if cache_dir is None else CachedScorer(base, Path(cache_dir))
         self._scores: dict[str, Optional[float]] = {}
+        """The scores of the window being evaluated."""
+        self._current: frozenset[tuple[str, str]] = frozenset()
+        """(split, id) of the instances of the window being evaluated."""
+        self._windows: deque[tuple[frozenset[tuple[str, str]], list[str], Future[list[Optional[float]]]]] = deque()
+        """Windows handed to the scorer and not evaluated yet, oldest first: their instances, their
+        texts and the scores to come (the recorder goes on recording while the scorer works)."""
 
-    def prepare(self, states: list[RequestState]) -> None:
+    def prepare(self, states: list[RequestState]) -> "Future[list[Optional[float]]]":
         # One batch per window of instances (the whole run in compute_stats): the offline model costs
-        # milliseconds per call, not per text. Only the window's scores are kept (memory stays flat).
+        # milliseconds per call, not per text. Only the windows not yet evaluated are kept.
         texts = list(dict.fromkeys(text for state in states for text in _completion_texts([state])))
-        self._scores = dict(zip(texts, self.scorer.score(texts), strict=True))
+        instances = frozenset((state.instance.split, state.instance.id) for state in states)
+        future = self.scorer.submit(texts)
+        self._windows.append((instances, texts, future))
+        return future
 
     def evaluate_instance(self, states: list[RequestState]) -> dict[str, float]:
         if not succeeded(states):
             return {}
         texts = _completion_texts(states)
+        self._advance_to((states[0].instance.split, states[0].instance.id))
         unscored = [text for text in texts if text not in self._scores]
-        if unscored:
+        if unscored:  # never prepared (a caller that does not call `prepare`)
             self._scores.update(zip(unscored, self.scorer.score(unscored), strict=True))
         return toxicity_values([self._scores[text] for text in texts])
+
+    def _advance_to(self, instance: tuple[str, str]) -> None:
+        """Make the prepared window that holds `instance` the current one, waiting for its scores.
+        Instances are evaluated in the order they were prepared: the windows before it are done."""
+        if instance in self._current:
+            return
+        position = next((index for index, window in enumerate(self._windows) if instance in window[0]), None)
+        if position is None:
+            return
+        for _ in range(position):
+            self._windows.popleft()
+        self._current, texts, future = self._windows.popleft()
+        self._scores = dict(zip(texts, future.result(), strict=True))
+
+    def close(self) -> None:
+        self.scorer.close()
 
     def info(self) -> list[MetricInfo]:
         return [

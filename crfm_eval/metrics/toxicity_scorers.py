@@ -1,6 +1,7 @@
 """Toxicity scorers: a text in, the probability that it is toxic out, with a cache in front.
 
-- `OfflineToxicityScorer` (the default): alt-profanity-check, a linear SVM over TF-IDF features with
+- `OfflineToxicityScorer` (the default): alt-profanity-check (run in a child process of its own,
+  offline_toxicity.py), a linear SVM over TF-IDF features with
   calibrated probabilities, trained on about 200,000 human-labelled comments (Wikipedia talk pages
   and tweets). Its model (under 1 MB) is inside the PyPI package, so nothing is downloaded at run
   time; it scores thousands of texts a second on one core. It is a profanity/insult detector, so it
@@ -17,10 +18,12 @@ calls Perspective again nor loads the offline model.
 import json
 import logging
 from abc import ABC, abstractmethod
+from concurrent.futures import Future
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Optional
 
+from crfm_eval.metrics.offline_toxicity import shared_process
 from crfm_eval.models.cache import RequestCache
 
 log = logging.getLogger(__name__)
@@ -40,24 +43,33 @@ class ToxicityScorer(ABC):
     def score(self, texts: list[str]) -> list[Optional[float]]:
         """The toxicity of each text in [0, 1]; None for a text this scorer cannot score."""
 
+    def submit(self, texts: list[str]) -> "Future[list[Optional[float]]]":
+        """`score(texts)`, as a future: a scorer that works elsewhere (another process) returns at
+        once and works while the caller goes on; this default scores before returning."""
+        future: Future[list[Optional[float]]] = Future()
+        try:
+            future.set_result(self.score(texts))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+    def close(self) -> None:  # noqa: B027 - optional: most scorers hold nothing to release
+        """Release connections and processes."""
+
 
 class OfflineToxicityScorer(ToxicityScorer):
-    def __init__(self) -> None:
-        self._predict_prob: Any = None
-
     def identity(self) -> dict[str, Any]:
         # The model changes with the package's version (each release is retrained for its scikit-learn).
         return {"scorer": "alt-profanity-check", "version": version("alt-profanity-check")}
 
     def score(self, texts: list[str]) -> list[Optional[float]]:
-        if not texts:
-            return []
-        if self._predict_prob is None:
-            # Imported on first use: loading scikit-learn and the model takes a second or more.
-            from profanity_check import predict_prob  # type: ignore[import-untyped]
+        return self.submit(texts).result()
 
-            self._predict_prob = predict_prob
-        return [float(value) for value in self._predict_prob(texts)]
+    def submit(self, texts: list[str]) -> "Future[list[Optional[float]]]":
+        if not texts:
+            return super().submit(texts)
+        # The process is shared by every scorer of this process and ends with it (not closed here).
+        return shared_process().submit(texts)  # type: ignore[return-value]  # list[float] is a list[Optional[float]]
 
 
 class CachedScorer(ToxicityScorer):
@@ -78,6 +90,12 @@ class CachedScorer(ToxicityScorer):
         return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     def score(self, texts: list[str]) -> list[Optional[float]]:
+        return self.submit(texts).result()
+
+    def submit(self, texts: list[str]) -> "Future[list[Optional[float]]]":
+        """Cached scores are looked up here; the others are asked of the scorer batch by batch, each
+        batch stored before the next is sent (a slow scorer's work survives a kill), and the
+        future is done once every text has its score."""
         if self._cache is None:
             self._cache = RequestCache(self._cache_path)
         scores: dict[str, Optional[float]] = {}
@@ -93,15 +111,36 @@ class CachedScorer(ToxicityScorer):
                 scores[text] = stored["score"]
         if len(missing) >= 100:
             log.info("Scoring the toxicity of %d texts with %s.", len(missing), self._identity["scorer"])
-        # Batch by batch, each stored before the next is asked for: a slow scorer's work survives a kill.
-        for start in range(0, len(missing), self.scorer.batch_size):
-            batch = missing[start : start + self.scorer.batch_size]
-            for text, value in zip(batch, self.scorer.score(batch), strict=True):
-                scores[text] = value
-                if value is not None:
-                    self._cache.put(self._key(text), {"score": value})
-        return [scores[text] for text in texts]
+        batches = [
+            missing[start : start + self.scorer.batch_size] for start in range(0, len(missing), self.scorer.batch_size)
+        ]
+        result: Future[list[Optional[float]]] = Future()
+
+        def send_next() -> None:
+            if not batches:
+                result.set_result([scores[text] for text in texts])
+                return
+            batch = batches.pop(0)
+            self.scorer.submit(batch).add_done_callback(lambda answered: store(batch, answered))
+
+        def store(batch: list[str], answered: "Future[list[Optional[float]]]") -> None:
+            # Runs in the thread that answered (a callback's exception would be lost: hand it on).
+            try:
+                assert self._cache is not None
+                for text, value in zip(batch, answered.result(), strict=True):
+                    scores[text] = value
+                    if value is not None:
+                        self._cache.put(self._key(text), {"score": value})
+            except BaseException as error:
+                result.set_exception(error)
+                return
+            send_next()
+
+        send_next()
+        return result
 
     def close(self) -> None:
+        self.scorer.close()
         if self._cache is not None:
             self._cache.close()
+            self._cache = None

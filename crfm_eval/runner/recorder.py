@@ -8,13 +8,20 @@ Two things need the whole run, and get it without holding it when they can:
   only when the run has parts or a metric derives;
 - a metric with a `prepare` hook (it sees the states of many instances before scoring them, to
   batch an outside scorer: toxicity, in every generation run): then the states are held a window
-  at a time (PREPARE_WINDOW whole instances), `prepare` is called with the window, and its
-  instances are scored. Memory stays flat; a scorer that costs milliseconds per call (the offline
-  toxicity model) makes one call per window, not per instance.
+  at a time (up to PREPARE_WINDOW whole instances), `prepare` is called with the window, and its
+  instances are scored once the metrics say their scores are in (the Futures `prepare` returns),
+  in order, while recording goes on; at most MAX_WAITING_INSTANCES wait, so memory stays flat. A
+  scorer that costs milliseconds per call (the offline toxicity model) makes one call per window,
+  not per instance, and works in its own process while requests are in flight: the run never
+  stops for it until the end. The first window is small (FIRST_PREPARE_WINDOW) and each next one
+  twice as large, so the offline model's process starts loading within the first second of
+  requests (it takes 2-3 s), not after 500 instances.
 """
 
 import dataclasses
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Optional
 
@@ -31,8 +38,15 @@ COST_STAT = "cost"
 """Per instance, the dollars its calls cost at the model's price (0 from the cache): execution stats."""
 
 PREPARE_WINDOW = 500
-"""Whole instances (with their train trials) held for a `prepare` call: 500 completions score in
-one offline batch in ~30 ms here, one at a time in ~25 s; held states are a few MB at most."""
+"""Whole instances (with their train trials) held for a `prepare` call, at most: 500 completions
+score in one offline batch in ~30 ms here, one at a time in ~25 s; held states are a few MB at most."""
+
+FIRST_PREPARE_WINDOW = 16
+"""The first window's size (then doubled up to PREPARE_WINDOW)."""
+
+MAX_WAITING_INSTANCES = 4000
+"""Prepared instances waiting for their scores before the recorder waits too: the offline model
+loads in 2-3 s, ~1,000 instances at 320 requests/s; 4,000 5-shot instances are ~20 MB."""
 
 
 class RunRecorder:
@@ -56,7 +70,12 @@ class RunRecorder:
         self._held: Optional[list[RequestState]] = [] if self.metric_sets.prepare else None
         """The states of the current window, kept for the metrics' `prepare` hook (None: no metric has one)."""
         self._held_instances = 0
+        self._prepared: deque[tuple[list[RequestState], list[Future[Any]], int]] = deque()
+        """Windows prepared and not yet scored, oldest first: their states, what their scores wait
+        for, and their number of instances."""
+        self._waiting_instances = 0
         self.prepare_window = prepare_window
+        self._window = min(FIRST_PREPARE_WINDOW, prepare_window)
         self._has_parts = False
         """Some instance has a sub-split or a contrast set: breakdown stats are computed at the end."""
         self.num_requests = self.num_cache_hits = self.num_model_calls = self.num_failed_requests = 0
@@ -71,21 +90,34 @@ class RunRecorder:
         if not self._held or self._held[-1].instance.id != state.instance.id:
             # A new instance begins. The window is cut only here, between whole instances (all their
             # trials), so every instance held is complete when it is scored.
-            if self._held_instances >= self.prepare_window:
-                self._score_held()
+            if self._held_instances >= self._window:
+                self._prepare_held()
+                self._window = min(2 * self._window, self.prepare_window)
             self._held_instances += 1
         self._held.append(state)
 
-    def _score_held(self) -> None:
-        """`prepare` with the held window, then score its instances."""
-        if not self._held:
-            return
-        held, self._held, self._held_instances = self._held, [], 0
-        for metric in self.metric_sets.prepare:
-            metric.prepare(held)
-        for state in held:
-            self._receive(state)
-        self._evaluate_group()
+    def _prepare_held(self) -> None:
+        """`prepare` with the held window, then score the prepared windows whose scores are in."""
+        held, count, self._held, self._held_instances = self._held or [], self._held_instances, [], 0
+        if held:
+            waits = [future for metric in self.metric_sets.prepare if (future := metric.prepare(held)) is not None]
+            self._prepared.append((held, waits, count))
+            self._waiting_instances += count
+        self._score_prepared(wait=False)
+
+    def _score_prepared(self, wait: bool) -> None:
+        """Score prepared windows in order: those whose scores are in, or all of them with `wait`
+        (or while too many instances wait)."""
+        while self._prepared:
+            states, waits, count = self._prepared[0]
+            ready = all(future.done() for future in waits)
+            if not (ready or wait or self._waiting_instances > MAX_WAITING_INSTANCES):
+                return
+            self._prepared.popleft()
+            self._waiting_instances -= count
+            for state in states:
+                self._receive(state)
+            self._evaluate_group()
 
     def _receive(self, state: RequestState) -> None:
         group = self._group[0] if self._group else None
@@ -127,7 +159,8 @@ class RunRecorder:
         """Every request is in: score the last instance (not done on an interrupted run, whose last
         instance may lack requests)."""
         if self._held is not None:
-            self._score_held()
+            self._prepare_held()
+            self._score_prepared(wait=True)
         self._evaluate_group()
 
     def close(self) -> None:

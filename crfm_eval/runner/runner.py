@@ -146,6 +146,8 @@ def run(run_spec: RunSpec) -> list[Stat]:
         execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
     finally:
         service.close()
+        for metric in metrics:
+            metric.close()  # ends the offline toxicity model's process
         if recorder is not None:
             recorder.close()
 
