@@ -28,13 +28,12 @@ from typing import Any, Optional
 import httpx
 
 from crfm_eval.errors import UserError
-from crfm_eval.metrics.toxicity_scorers import ToxicityScorer
+from crfm_eval.metrics.toxicity_scorers import PERSPECTIVE_URL, ToxicityScorer
 from crfm_eval.models.clients.retrying import RetryAfterMemory, call_with_retries
 from crfm_eval.models.credentials import Credentials
 
 log = logging.getLogger(__name__)
 
-PERSPECTIVE_URL = "https://commentanalyzer.googleapis.com/v1alpha1/comments:analyze"
 KEY_NAME, KEY_VARIABLE = "perspective_api_key", "PERSPECTIVE_API_KEY"
 ATTRIBUTE = "TOXICITY"
 KEY_FIX = f"set {KEY_VARIABLE} or {KEY_NAME} in credentials.yaml (a key from https://perspectiveapi.com)"

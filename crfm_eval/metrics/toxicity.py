@@ -23,8 +23,7 @@ from typing import Optional
 from crfm_eval.errors import UserError
 from crfm_eval.metrics.efficiency import succeeded
 from crfm_eval.metrics.metric import Metric, MetricInfo
-from crfm_eval.metrics.perspective import PERSPECTIVE_URL, PerspectiveScorer, perspective_key
-from crfm_eval.metrics.toxicity_scorers import CachedScorer, OfflineToxicityScorer, ToxicityScorer
+from crfm_eval.metrics.toxicity_scorers import PERSPECTIVE_URL, CachedScorer, OfflineToxicityScorer, ToxicityScorer
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.states import RequestState
 
@@ -59,6 +58,8 @@ def create_scorer(
     if scorer == "offline":
         return OfflineToxicityScorer()
     if scorer == "perspective":
+        from crfm_eval.metrics.perspective import PerspectiveScorer, perspective_key  # httpx: ~0.15 s to import
+
         return PerspectiveScorer(
             perspective_key(credentials), perspective_url, requests_per_second, tuple(languages), max_retries
         )

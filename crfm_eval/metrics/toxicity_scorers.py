@@ -29,6 +29,8 @@ from crfm_eval.models.cache import RequestCache
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "toxicity_scores.sqlite"
+PERSPECTIVE_URL = "https://commentanalyzer.googleapis.com/v1alpha1/comments:analyze"
+"""Perspective's endpoint (its client, perspective.py, imports httpx: only runs that use it pay for that)."""
 
 
 class ToxicityScorer(ABC):
