@@ -1,7 +1,8 @@
 """The offline toxicity model in its own process (metrics/offline_toxicity.py), and the recorder that
 goes on recording while a scorer works (runner/recorder.py): the run's process never loads
 scikit-learn, one child serves the whole process, a child that cannot start fails in one sentence
-that names the fix, a child whose parent is killed ends, and the recorder neither waits for a
+that names the fix, a child whose parent is killed ends, closing does not wait for a model still
+loading (Ctrl-C stops a run within a second), and the recorder neither waits for a
 window's scores while it can go on nor holds more than MAX_WAITING_INSTANCES."""
 
 import os
@@ -104,6 +105,19 @@ def test_the_child_ends_when_its_parent_is_killed() -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"the scorer process {child} outlived its killed parent by 30 s")
+
+
+def test_closing_with_a_batch_unanswered_does_not_wait_for_the_model_to_load() -> None:
+    # What an interrupted run does at exit: the child is still loading scikit-learn (2-3 s).
+    scorer = OfflineScorerProcess()
+    pending = scorer.submit([TOXIC])
+    assert scorer._process is not None
+    child = scorer._process.pid
+    start = time.monotonic()
+    scorer.close()
+    assert time.monotonic() - start < 1.0 and not _running(child)
+    with pytest.raises(UserError, match="stopped"):
+        pending.result(timeout=5)
 
 
 def _running(pid: int) -> bool:

@@ -106,12 +106,16 @@ class OfflineScorerProcess:
             future.set_exception(UserError(failure))
 
     def close(self) -> None:
-        """Let the child finish what it was sent, then end it."""
+        """End the child: at once if batches are still unanswered (nothing waits for them any more:
+        an interrupted run, whose scores so far are cached), else once it has read the end of its input."""
         with self._lock:
             process, self._process = self._process, None
+            unanswered = bool(self._waiting)
         if process is None:
             return
         self._outbox.put(None)
+        if unanswered:
+            process.kill()  # it may still be loading the model: Ctrl-C must not wait 2-3 s for that
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
