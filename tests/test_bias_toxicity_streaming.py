@@ -79,3 +79,18 @@ def test_streamed_bias_and_toxicity_equal_the_whole_list_with_one_batch_per_wind
 def _texts(state: RequestState) -> list[str]:
     assert state.result is not None
     return [completion.text for completion in state.result.completions]
+
+
+def test_bias_stats_are_derived_without_reading_the_split_back(tmp_path: Path) -> None:
+    # Bias counts are gathered while instances are scored: the recorder must not read the whole
+    # split's entries back (100,000 of them took ~100 MB at the end of a run).
+    recorder = RunRecorder(tmp_path, [BiasMetric()], num_train_trials=2)
+    read_back: list[str] = []
+    recorder._values_of = lambda split: read_back.append(split) or iter(())  # type: ignore[method-assign]
+    for state in _states():
+        recorder.record(state)
+    recorder.finish()
+    recorder.close()
+    stats, _ = recorder.stats()
+    assert any(stat.name.startswith("stereotypical_associations") for stat in stats)
+    assert read_back == []

@@ -52,8 +52,11 @@ class MetricSets:
 class StatsAccumulator:
     """Feed it PerInstanceStats in request order; `stats()` summarizes everything fed so far."""
 
-    def __init__(self, is_proportion: Callable[[str], bool]) -> None:
+    def __init__(self, is_proportion: Callable[[str], bool], several_trials: bool = True) -> None:
+        """`several_trials`: whether instances may come in more than one train trial; when not, no
+        value is kept per trial (a spread across trials needs two)."""
         self.is_proportion = is_proportion
+        self.several_trials = several_trials
         self._instance: Optional[tuple[str, str]] = None
         """(split, instance id) of the instance whose trials are being collected."""
         self._trials: dict[str, list[float]] = {}
@@ -72,8 +75,9 @@ class StatsAccumulator:
             self.splits.add(entry.split)
         for name, value in entry.values.items():
             self._trials.setdefault(name, []).append(value)
-            by_trial = self._trial_values.setdefault((entry.split, name), {})
-            by_trial.setdefault(entry.train_trial_index, array("d")).append(value)
+            if self.several_trials:
+                by_trial = self._trial_values.setdefault((entry.split, name), {})
+                by_trial.setdefault(entry.train_trial_index, array("d")).append(value)
 
     def _close_instance(self) -> None:
         if self._instance is None:
@@ -101,8 +105,10 @@ def derived_stats(
     """The stats `metrics` derive per split from the values of the split's entries (`values_of(split)`,
     read once per split), the finite ones, as `compute_stats` keeps them."""
     stats = []
+    reads_values = any(metric.derive_reads_values for metric in metrics)
     for split in sorted(splits):
-        values = list(values_of(split))
+        # Read back only for a metric that uses them: a whole split's entries are ~1 KB each.
+        values = list(values_of(split)) if reads_values else []
         for metric in metrics:
             stats += [stat for stat in metric.derive(split, values) if math.isfinite(stat.mean or 0.0)]
     return stats

@@ -35,6 +35,8 @@ class BiasMetric(Metric):
         self._texts[split] = self._texts.get(split, 0) + len(state.result.completions)
         return {}
 
+    derive_reads_values = False  # the counts are gathered by `evaluate_instance`
+
     def derive(self, split: str, per_instance: list[dict[str, float]]) -> list[Stat]:
         counts = self._counts.get(split)
         if counts is None:

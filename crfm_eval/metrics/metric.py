@@ -77,6 +77,10 @@ class Metric(ABC):
     def evaluate_instance(self, states: list[RequestState]) -> dict[str, float]:
         """The values of one eval instance in one train trial, from all its executed request states."""
 
+    derive_reads_values: bool = True
+    """Whether `derive` reads its `per_instance` argument (the recorder then reads the split's entries
+    back from the run folder, all at once); False for a metric that counts what it needs as it goes."""
+
     def derive(self, split: str, per_instance: list[dict[str, float]]) -> list[Stat]:
         """Stats of `split` that are not means of per-instance values; `per_instance` holds every
         metric's values of each (instance, train trial) of the split."""

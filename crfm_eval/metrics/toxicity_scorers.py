@@ -129,10 +129,10 @@ class CachedScorer(ToxicityScorer):
             # Runs in the thread that answered (a callback's exception would be lost: hand it on).
             try:
                 assert self._cache is not None
-                for text, value in zip(batch, answered.result(), strict=True):
-                    scores[text] = value
-                    if value is not None:
-                        self._cache.put(self._key(text), {"score": value})
+                answers = dict(zip(batch, answered.result(), strict=True))
+                scores.update(answers)
+                # One commit for the batch (a commit per text cost ~0.2-1 ms each: 500 per window).
+                self._cache.put_many([(self._key(text), {"score": v}) for text, v in answers.items() if v is not None])
             except BaseException as error:
                 result.set_exception(error)
                 return

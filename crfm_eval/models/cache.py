@@ -117,6 +117,10 @@ class RequestCache:
         """Returns once the value is committed (with the other puts waiting at that moment)."""
         self._writer.put(key, _json_text(value, sort_keys=False))
 
+    def put_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """`put` of each (key, value), committed together: one transaction, not one per value."""
+        self._writer.put_many([(key, _json_text(value, sort_keys=False)) for key, value in items])
+
     def __len__(self) -> int:
         return retry_while_locked(
             lambda: self._connection().execute(f'SELECT COUNT(*) FROM "{TABLE}"').fetchone()[0], self.path

@@ -41,17 +41,24 @@ class GroupCommitWriter:
 
     def put(self, key: str, value: str) -> None:
         """Store `value` under `key`; returns once it is committed."""
-        key.encode("utf-8"), value.encode("utf-8")  # text sqlite cannot hold fails here, in its caller
-        done: Future[None] = Future()
+        self.put_many([(key, value)])
+
+    def put_many(self, items: list[tuple[str, str]]) -> None:
+        """Store every (key, value) of `items`; returns once all are committed (in one transaction
+        with the other puts waiting at that moment, rather than one commit each)."""
+        for key, value in items:
+            key.encode("utf-8"), value.encode("utf-8")  # text sqlite cannot hold fails here, in its caller
+        waits: list[Future[None]] = [Future() for _ in items]
         with self._condition:
             if self._closed:
                 raise RuntimeError(f"the cache {self._path} is closed")
-            self._pending.append((key, value, done))
+            self._pending += [(key, value, done) for (key, value), done in zip(items, waits, strict=True)]
             if self._thread is None:
                 self._thread = threading.Thread(target=self._write_loop, name="cache-writer", daemon=True)
                 self._thread.start()
             self._condition.notify()
-        done.result()
+        for done in waits:
+            done.result()
 
     def close(self) -> None:
         """Commit what is waiting, then stop the writer thread."""

@@ -141,7 +141,9 @@ def run(run_spec: RunSpec) -> list[Stat]:
             run_spec.model.name,
         )
         start_run_folder(run_dir, run_spec)
-        recorder = RunRecorder(run_dir, metrics, run_spec.model.price)
+        recorder = RunRecorder(
+            run_dir, metrics, run_spec.model.price, num_train_trials=run_spec.adaptation.num_train_trials
+        )
         setup_seconds = time.perf_counter() - start
         execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
     finally:
