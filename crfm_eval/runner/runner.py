@@ -18,6 +18,7 @@ from crfm_eval.adaptation.methods import check_model_supports, create_adapter
 from crfm_eval.cost.budget import Budget, BudgetExceeded
 from crfm_eval.errors import UserError
 from crfm_eval.execution.executor import Executor
+from crfm_eval.metrics import quantiles
 from crfm_eval.metrics.metric import EFFICIENCY, Metric, MetricInfo, metric_info
 from crfm_eval.models.credentials import Credentials
 from crfm_eval.models.service import LocalService, Service
@@ -63,7 +64,8 @@ COST_INFO = MetricInfo(
 )
 
 SLOW_IMPORTS = ("scipy.special",)
-"""Imported on first use by the stats at the end of a run (0.3-0.6 s here, numpy included)."""
+"""Imported on first use by the stats at the end of a run (0.3-0.6 s here, numpy included), unless
+the quantiles they need are remembered in the cache folder (metrics/quantiles.py)."""
 
 
 def _load_in_background(modules: tuple[str, ...]) -> list[float]:
@@ -145,7 +147,9 @@ def run(run_spec: RunSpec) -> list[Stat]:
             run_dir, metrics, run_spec.model.price, num_train_trials=run_spec.adaptation.num_train_trials
         )
         setup_seconds = time.perf_counter() - start
-        execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
+        # With quantiles remembered from earlier runs, scipy is likely not needed at all: not preloaded.
+        preload = not quantiles.load(Path(run_spec.execution.cache_dir))
+        execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir, preload)
     finally:
         service.close()
         for metric in metrics:
@@ -154,6 +158,7 @@ def run(run_spec: RunSpec) -> list[Stat]:
             recorder.close()
 
     stats, execution_stats = recorder.stats()
+    quantiles.save(Path(run_spec.execution.cache_dir))
     write_stats(run_dir, stats, execution_stats)
     described = {**metric_info(metrics), COST_STAT: COST_INFO}
     write_metric_info(run_dir, described, {stat.name for stat in stats + execution_stats})
@@ -185,11 +190,11 @@ def metric_specs(method_specs: tuple[MetricSpec, ...], added: dict[str, MetricSp
 
 
 def _execute(
-    run_spec: RunSpec, service: Service, plan: AdaptationPlan, recorder: RunRecorder, run_dir: Path
+    run_spec: RunSpec, service: Service, plan: AdaptationPlan, recorder: RunRecorder, run_dir: Path, preload: bool
 ) -> tuple[float, float]:
     """Every request, each result recorded as it comes; (wall, CPU) seconds it took (CPU: of the
-    requests, without the imports made meanwhile in the background)."""
-    preload_cpu = _load_in_background(SLOW_IMPORTS)
+    requests, without the imports made meanwhile in the background, with `preload`)."""
+    preload_cpu = _load_in_background(SLOW_IMPORTS) if preload else []
     start, cpu_start = time.perf_counter(), time.process_time()
     max_cost = run_spec.execution.max_cost
     budget = None if max_cost is None else Budget(max_cost, run_spec.model.price, service, run_spec.model.name)
