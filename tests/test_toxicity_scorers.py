@@ -113,3 +113,26 @@ def test_missing_perspective_key_is_one_sentence(monkeypatch: pytest.MonkeyPatch
     assert perspective_key(Credentials({"perspective_api_key": KEY})) == KEY
     monkeypatch.setenv("PERSPECTIVE_API_KEY", KEY)
     assert perspective_key(Credentials()) == KEY
+
+
+def test_a_scorer_answering_batch_by_batch_at_once_scores_a_large_window(tmp_path: Path) -> None:
+    # Perspective's batches are one call each (at 1 call/s) and answered before `submit` returns:
+    # 3,000 of them in a row must not nest 3,000 calls deep (a RecursionError beyond ~300).
+    class OneAtATime(OfflineToxicityScorer):
+        batch_size = 1
+
+        def identity(self) -> dict[str, str]:
+            return {"scorer": "one at a time"}
+
+        def score(self, texts: list[str]) -> list[float | None]:
+            return [len(text) / 100 for text in texts]
+
+        def submit(self, texts: list[str]) -> "Future[list[float | None]]":
+            done: Future[list[float | None]] = Future()
+            done.set_result(self.score(texts))
+            return done
+
+    texts = [f"text {index}" for index in range(3000)]
+    scorer = CachedScorer(OneAtATime(), tmp_path)
+    assert scorer.score(texts) == [len(text) / 100 for text in texts]
+    scorer.close()

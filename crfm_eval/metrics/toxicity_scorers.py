@@ -15,6 +15,7 @@ scorer's identity and the text, exactly as model results are (models/cache.py): 
 calls Perspective again nor loads the offline model.
 """
 
+import functools
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -118,15 +119,22 @@ class CachedScorer(ToxicityScorer):
         ]
         result: Future[list[Optional[float]]] = Future()
 
-        def send_next() -> None:
-            if not batches:
-                result.set_result([scores[text] for text in texts])
-                return
-            batch = batches.pop(0)
-            self.scorer.submit(batch).add_done_callback(lambda answered: store(batch, answered))
+        def send_batches() -> None:
+            # A loop, not a chain of callbacks: a scorer that answers at once (Perspective, one
+            # call per batch) would otherwise nest one call per batch, past the recursion limit.
+            while batches:
+                batch = batches.pop(0)
+                answered = self.scorer.submit(batch)
+                if not answered.done():  # the rest is sent once it is answered, by the answering thread
+                    answered.add_done_callback(functools.partial(store_then_send, batch))
+                    return
+                if not store(batch, answered):
+                    return
+            result.set_result([scores[text] for text in texts])
 
-        def store(batch: list[str], answered: "Future[list[Optional[float]]]") -> None:
-            # Runs in the thread that answered (a callback's exception would be lost: hand it on).
+        def store(batch: list[str], answered: "Future[list[Optional[float]]]") -> bool:
+            """Keep and cache a batch's scores; False (and the result failed) if that failed. In a
+            callback an exception would be lost: it is handed to the result instead."""
             try:
                 assert self._cache is not None
                 answers = dict(zip(batch, answered.result(), strict=True))
@@ -135,10 +143,14 @@ class CachedScorer(ToxicityScorer):
                 self._cache.put_many([(self._key(text), {"score": v}) for text, v in answers.items() if v is not None])
             except BaseException as error:
                 result.set_exception(error)
-                return
-            send_next()
+                return False
+            return True
 
-        send_next()
+        def store_then_send(batch: list[str], answered: "Future[list[Optional[float]]]") -> None:
+            if store(batch, answered):
+                send_batches()
+
+        send_batches()
         return result
 
     def close(self) -> None:

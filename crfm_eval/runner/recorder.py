@@ -46,7 +46,7 @@ FIRST_PREPARE_WINDOW = 16
 
 MAX_WAITING_INSTANCES = 4000
 """Prepared instances waiting for their scores before the recorder waits too: the offline model
-loads in 2-3 s, ~1,000 instances at 320 requests/s; 4,000 5-shot instances are ~20 MB."""
+loads in 2-3 s, ~1,000 instances at 320 requests/s (a few tens of MB of 5-shot states at most)."""
 
 
 class RunRecorder:
