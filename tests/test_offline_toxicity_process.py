@@ -75,6 +75,27 @@ def test_a_child_that_cannot_load_the_model_fails_in_one_sentence(tmp_path: Path
     scorer.close()
 
 
+def test_a_model_that_prints_and_warns_a_lot_does_not_break_or_block_the_child(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    # A `profanity_check` that prints on standard output when imported and writes 200 KB of
+    # warnings per batch (more than a pipe holds): the answers still come, in order.
+    chatty = tmp_path / "profanity_check"
+    chatty.mkdir()
+    (chatty / "__init__.py").write_text(
+        "import sys\n"
+        "print('loading the model...')\n"
+        "def predict_prob(texts):\n"
+        "    sys.stderr.write('warning: ' + 'x' * 200_000 + '\\n')\n"
+        "    return [len(text) / 100 for text in texts]\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(REPO)]))
+    scorer = OfflineScorerProcess()
+    answers = [scorer.submit([f"text {index}", "ab"]) for index in range(5)]
+    assert [future.result(timeout=60) for future in answers] == [[0.06, 0.02]] * 5
+    scorer.close()
+
+
 def test_the_child_ends_when_its_parent_is_killed() -> None:
     parent = subprocess.Popen(
         [

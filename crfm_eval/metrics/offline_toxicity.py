@@ -21,6 +21,7 @@ import json
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -60,11 +61,14 @@ class OfflineScorerProcess:
         return future
 
     def _start(self) -> None:
+        # Its standard error goes to a file, read if it fails: a pipe nobody reads while it works
+        # would stop it once 64 KB of warnings had been written.
+        errors = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "crfm_eval.metrics.offline_toxicity"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errors,
             text=True,
             encoding="utf-8",
         )
@@ -72,7 +76,7 @@ class OfflineScorerProcess:
         self._outbox = queue.SimpleQueue()
         writer_args = (self._process.stdin, self._outbox)
         threading.Thread(target=self._write, args=writer_args, name="toxicity-in", daemon=True).start()
-        threading.Thread(target=self._read, args=(self._process,), name="toxicity-out", daemon=True).start()
+        threading.Thread(target=self._read, args=(self._process, errors), name="toxicity-out", daemon=True).start()
 
     @staticmethod
     def _write(stdin: IO[str], outbox: "queue.SimpleQueue[Optional[str]]") -> None:
@@ -84,10 +88,14 @@ class OfflineScorerProcess:
         except OSError:
             pass  # the child is gone: `_read` tells every waiting batch why
 
-    def _read(self, process: "subprocess.Popen[str]") -> None:
-        assert process.stdout is not None and process.stderr is not None
+    def _read(self, process: "subprocess.Popen[str]", errors: IO[str]) -> None:
+        assert process.stdout is not None
         for line in process.stdout:
-            reply = json.loads(line)
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                process.kill()  # not our protocol: everything waiting fails below, in one sentence
+                break
             with self._lock:
                 future = self._waiting.popleft()
             if "scores" in reply:
@@ -95,8 +103,11 @@ class OfflineScorerProcess:
             else:
                 future.set_exception(UserError(f"The offline toxicity model failed on a batch: {reply['error']}."))
         # End of output: the child exited (closed by `close`, or it failed).
-        detail = process.stderr.read().strip().splitlines()
-        reason = detail[-1] if detail else f"exit status {process.wait()}"
+        status = process.wait()
+        errors.seek(0)
+        detail = errors.read().strip().splitlines()
+        errors.close()
+        reason = detail[-1] if detail else f"exit status {status}"
         failure = f"The offline toxicity scorer stopped ({reason}); {INSTALL_HINT}."
         with self._lock:
             if process is self._process:  # not closed by `close`: later batches fail at once
@@ -125,6 +136,8 @@ class OfflineScorerProcess:
 
 def serve() -> None:
     """The child: load the model, then answer each line of texts with a line of scores."""
+    # Standard output carries the answers only: anything a library prints goes to standard error.
+    answers, sys.stdout = sys.stdout, sys.stderr
     try:
         from profanity_check import predict_prob  # type: ignore[import-untyped]
     except ImportError as error:
@@ -137,8 +150,8 @@ def serve() -> None:
             reply = {"scores": [float(value) for value in predict_prob(texts)]} if texts else {"scores": []}
         except Exception as error:  # one bad batch fails that batch, not the scorer
             reply = {"error": f"{type(error).__name__}: {error}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+        answers.write(json.dumps(reply) + "\n")
+        answers.flush()
 
 
 _shared: Optional[OfflineScorerProcess] = None
