@@ -5,7 +5,8 @@
 Each run is the real command in a fresh process (Hydra start-up, data loading, adaptation, the
 cache, metrics and every output file included). Prints, for each run: wall time and instances/s,
 the CPU time the process used (user + system; less sensitive than wall time to a busy machine),
-its peak RSS,
+its peak RSS (wait4's: the largest of the run's process and the children it reaped, so on a cold
+run the offline toxicity model's process, ~160 MB),
 the manifest's phase times, and the load average before and after (the machine may be shared).
 Each of cold and warm runs `--repeats` times (a fresh output folder per cold run). `--checkout
 /work/main` runs another checkout's code with the same command: run both, alternating, to compare

@@ -3,9 +3,10 @@
 Why a process: importing scikit-learn and unpickling the model takes 2-3 s of CPU here, and it
 used to happen in the run's process in the middle of its requests, holding the GIL: measured with
 bench/request_rate.py (16 threads, 50 ms server), the execute phase then reached 0.59-0.60 of the
-request-rate limit, and 0.78 with the model in a child process. In a child process the import and the scoring run on another
-core while requests are in flight, the run's process never holds scikit-learn (~60 MB), and the
-recorder hands the child a window of texts without waiting for the answer (runner/recorder.py).
+request-rate limit, and 0.78-0.81 with the model in a child process. There the import and the
+scoring run on another core while requests are in flight, the run's process never holds
+scikit-learn (the child's RSS is ~160 MB), and the recorder hands the child a window of texts
+without waiting for the answer (runner/recorder.py).
 
 One child serves the whole process (`shared_process`): the runs of a sweep in one process, or a
 test session, load the model once. It is started on the first batch to score (a rerun whose
