@@ -153,7 +153,7 @@ def run(run_spec: RunSpec) -> list[Stat]:
     finally:
         service.close()
         for metric in metrics:
-            metric.close()  # ends the offline toxicity model's process
+            metric.close()  # the toxicity score cache, Perspective's connections
         if recorder is not None:
             recorder.close()
 
