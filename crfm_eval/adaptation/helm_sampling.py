@@ -38,10 +38,9 @@ from typing import Optional
 import numpy as np
 
 from crfm_eval.adaptation.few_shot import SamplingUnit, Subsample, sampling_unit
-from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, drop_examples_to_fit, token_budget
-from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat, build_prompt
-from crfm_eval.adaptation.sampling import CountTokens, Sampling
-from crfm_eval.specs import AdaptationSpec
+from crfm_eval.adaptation.fitting import FittedPrompt, TooLong
+from crfm_eval.adaptation.prompt import build_prompt
+from crfm_eval.adaptation.sampling import Sampling
 from crfm_eval.states import Instance
 
 HELM_SUBSAMPLE_SEED = 0
@@ -140,24 +139,10 @@ class HelmSampling(Sampling):
             wanted -= 1
         return examples + rng.sample(unlabeled, wanted)
 
-    def fit_prompt(
-        self,
-        spec: AdaptationSpec,
-        examples: list[Instance],
-        eval_instance: Instance,
-        tokenize: Tokenize,
-        max_sequence_length: int,
-        prompt_format: PromptFormat = GENERATION_FORMAT,
-        reserved_tokens: Optional[int] = None,
-        count_tokens: Optional[CountTokens] = None,
-    ) -> FittedPrompt:
-        count = count_tokens or (lambda text: len(tokenize(text)))
-        budget = token_budget(spec, max_sequence_length, reserved_tokens)
-        fitted, _ = drop_examples_to_fit(spec, examples, eval_instance, count, budget, prompt_format)
-        if fitted is not None:
-            return fitted
+    def cut_alone(self, too_long: TooLong) -> FittedPrompt:
         # HELM's truncate_from_right: keep the first tokens of the whole prompt.
-        tokens = tokenize(build_prompt(spec, [], eval_instance, prompt_format=prompt_format))
+        tokenize, budget = too_long.tokenize, too_long.budget
+        tokens = tokenize(build_prompt(too_long.spec, [], too_long.eval_instance, prompt_format=too_long.prompt_format))
         cut = "".join(tokens[:budget])
         num_tokens = len(tokenize(cut))
         while num_tokens > budget:  # re-tokenizing a cut text can give more tokens than were kept

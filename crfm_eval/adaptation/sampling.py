@@ -12,11 +12,11 @@ Both are stateless objects; a name may also be the class path of another `Sampli
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import ClassVar, Optional
 
 from crfm_eval.adaptation.few_shot import Subsample, examples_by_sub_split
-from crfm_eval.adaptation.fitting import FittedPrompt, Tokenize, fit_prompt
+from crfm_eval.adaptation.fitting import CountTokens, FittedPrompt, Tokenize, TooLong, cut_input_start, fit_prompt
 from crfm_eval.adaptation.prompt import GENERATION_FORMAT, PromptFormat
 from crfm_eval.errors import UserError
 from crfm_eval.objects import create_object
@@ -27,8 +27,6 @@ SAMPLINGS: dict[str, str] = {
     "crfm_eval": "crfm_eval.adaptation.sampling.CrfmEvalSampling",
     "helm": "crfm_eval.adaptation.helm_sampling.HelmSampling",
 }
-
-CountTokens = Callable[[str], int]
 
 
 class Sampling(ABC):
@@ -47,7 +45,6 @@ class Sampling(ABC):
         """Eval sub-split -> the examples of train trial `trial`, in prompt order (the same for every
         eval instance of that sub-split; a scenario without sub-splits has the one key None)."""
 
-    @abstractmethod
     def fit_prompt(
         self,
         spec: AdaptationSpec,
@@ -61,7 +58,23 @@ class Sampling(ABC):
     ) -> FittedPrompt:
         """The prompt of `eval_instance` written in `prompt_format`, made to fit `max_sequence_length`
         minus `reserved_tokens` (default: adaptation.max_tokens); `count_tokens(text)` equals
-        `len(tokenize(text))`, faster."""
+        `len(tokenize(text))`, faster. Examples are dropped from the end (fitting.fit_prompt); an
+        instance too long alone is cut by `cut_alone`."""
+        return fit_prompt(
+            spec,
+            examples,
+            eval_instance,
+            tokenize,
+            max_sequence_length,
+            prompt_format,
+            reserved_tokens,
+            count_tokens,
+            self.cut_alone,
+        )
+
+    def cut_alone(self, too_long: TooLong) -> FittedPrompt:
+        """An eval instance too long with no example, cut to fit: ours drops the start of its input."""
+        return cut_input_start(too_long)
 
 
 class CrfmEvalSampling(Sampling):
@@ -74,21 +87,6 @@ class CrfmEvalSampling(Sampling):
         self, pool: list[Instance], sub_splits: Iterable[Optional[str]], count: int, seed: int, trial: int
     ) -> dict[Optional[str], list[Instance]]:
         return examples_by_sub_split(pool, sub_splits, count, seed, trial)
-
-    def fit_prompt(
-        self,
-        spec: AdaptationSpec,
-        examples: list[Instance],
-        eval_instance: Instance,
-        tokenize: Tokenize,
-        max_sequence_length: int,
-        prompt_format: PromptFormat = GENERATION_FORMAT,
-        reserved_tokens: Optional[int] = None,
-        count_tokens: Optional[CountTokens] = None,
-    ) -> FittedPrompt:
-        return fit_prompt(
-            spec, examples, eval_instance, tokenize, max_sequence_length, prompt_format, reserved_tokens, count_tokens
-        )
 
 
 def sampling_for(name: str) -> Sampling:
