@@ -6,7 +6,6 @@ Its "model": a text holding one of TOXIC_WORDS scores 0.92, any other 0.03. `fai
 the first calls with a given status (e.g. 429 with Retry-After, or 503) before answering normally.
 """
 
-import http.server
 import json
 import threading
 import time
@@ -14,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlparse
+
+from local_http import QuietHandler, serving
 
 PATH = "/v1alpha1/comments:analyze"
 TOXIC_WORDS = ("idiot", "stupid", "hate", "kill")
@@ -89,7 +90,7 @@ def fake_perspective(key: str, fail_first: list[tuple[int, dict[str, str]]] | No
     fake = FakePerspective(key, list(fail_first or []))
     lock = threading.Lock()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             try:
@@ -106,24 +107,8 @@ def fake_perspective(key: str, fail_first: list[tuple[int, dict[str, str]]] | No
                     }
                 )
                 status, extra, answer = _answer(fake, self.path, self.headers, body)
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            self.send_body(status, json.dumps(answer).encode(), "application/json; charset=UTF-8", extra)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}{PATH}"
-    try:
+    with serving(Handler) as url:
+        fake.url = url + PATH
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -6,7 +6,6 @@ asked before (seeded), never on thread timing: a run sees the same faults every 
 """
 
 import hashlib
-import http.server
 import json
 import random
 import threading
@@ -15,6 +14,8 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
+
+from local_http import QuietHandler, serving
 
 from crfm_eval.models.clients.simple import SimpleClient
 from crfm_eval.states import Request
@@ -81,7 +82,7 @@ def completion_body(body: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def faulty_openai_server(plan: FaultPlan) -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
@@ -99,22 +100,7 @@ def faulty_openai_server(plan: FaultPlan) -> Iterator[str]:
                 "garbage_json": (200, "application/json", b'{"choices": [{"text": "cut sh'),
                 "garbage_shape": (200, "application/json", b'{"choices": [{"index": 0, "text": null}]}'),
             }.get(fault or "", (200, "application/json", json.dumps(completion_body(body)).encode()))
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            if status in (429, 503):
-                self.send_header("Retry-After", "0.1")
-            self.end_headers()
-            self.wfile.write(payload)
+            self.send_body(status, payload, content_type, {"Retry-After": "0.1"} if status in (429, 503) else {})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
+    with serving(Handler) as url:
+        yield url + "/v1"

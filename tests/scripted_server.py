@@ -1,13 +1,13 @@
 """A small HTTP server on 127.0.0.1 for provider APIs out of reach: it records each request and
 answers from a script (status, headers, JSON body or raw bytes), the last answer repeating."""
 
-import http.server
 import json
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
+
+from local_http import QuietHandler, serving
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Script:
 def scripted_server(script: Script, body_for: Callable[[Recorded, Any], Any] | None = None) -> Iterator[str]:
     """Serve `script`; `body_for(request, None)` builds the answer of a 200 scripted with no body."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
@@ -42,21 +42,7 @@ def scripted_server(script: Script, body_for: Callable[[Recorded, Any], Any] | N
             if body_for is not None and status == 200 and body is None:
                 body = body_for(recorded, body)
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            self.send_body(status, payload, "application/json", headers)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serving(Handler) as url:
+        yield url
