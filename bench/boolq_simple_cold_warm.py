@@ -17,19 +17,11 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def default_data_dir() -> str:
-    """$CRFM_EVAL_DATA_DIR, else ../shared/data beside the checkout (or beside a worktree's parent)."""
-    candidates = [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]
-    found = next((path for path in candidates if (path / "boolq" / "dev.jsonl").exists()), candidates[0])
-    return os.environ.get("CRFM_EVAL_DATA_DIR", str(found))
+from bench_common import REPO, boolq_simple_command, default_data_dir, load
 
 
 def main() -> None:
@@ -49,10 +41,6 @@ def main() -> None:
     )
 
 
-def load() -> str:
-    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def timed_run(command: list[str], checkout: Path) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS MB) of `command` run to completion in a fresh process."""
     with tempfile.TemporaryFile() as errors:
@@ -68,20 +56,13 @@ def timed_run(command: list[str], checkout: Path) -> tuple[float, float, float]:
 
 def cold_then_warm(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="crfm_eval_bench_") as output_dir:
-        command = [
-            sys.executable,
-            "-m",
-            "crfm_eval",
-            "scenario=boolq",
-            "adaptation=5shot",
-            "model=simple",
-            "max_eval_instances=null",
-            f"data_dir={args.data_dir}",
-            f"output_dir={output_dir}",
+        command = boolq_simple_command(
+            args.data_dir,
+            output_dir,
             f"execution.num_threads={args.threads}",
             "execution.progress=false",
             "force=true",  # the warm run must run again, not be skipped as already complete
-        ]
+        )
         print("command:", " ".join(command[1:]))
         for label in ("cold", "warm"):
             before = load()

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench_common import REPO, boolq_simple_command, default_data_dir
 
 
 def _size(folder: Path) -> int:
@@ -25,23 +25,10 @@ def _size(folder: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--data-dir", default=os.environ.get("CRFM_EVAL_DATA_DIR", str(REPO.parent / "shared" / "data"))
-    )
+    parser.add_argument("--data-dir", default=default_data_dir())
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="crfm_eval_bench_") as work:
-        run = [
-            sys.executable,
-            "-m",
-            "crfm_eval",
-            "scenario=boolq",
-            "adaptation=5shot",
-            "model=simple",
-            "max_eval_instances=null",
-            f"data_dir={args.data_dir}",
-            f"output_dir={work}/outputs",
-            "execution.progress=false",
-        ]
+        run = boolq_simple_command(args.data_dir, f"{work}/outputs", "execution.progress=false")
         subprocess.run(run, check=True, capture_output=True, text=True, cwd=REPO)
         run_dir = next(Path(work, "outputs", "runs").glob("*/*/manifest.json")).parent
         print(f"run: {run_dir.name}, {_size(run_dir) / 1e6:.1f} MB of run files")

@@ -29,14 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def default_data_dir() -> str:
-    """$CRFM_EVAL_DATA_DIR, else ../shared/data beside the checkout (or beside a worktree's parent)."""
-    candidates = [REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"]
-    found = next((path for path in candidates if (path / "boolq" / "dev.jsonl").exists()), candidates[0])
-    return os.environ.get("CRFM_EVAL_DATA_DIR", str(found))
+from bench_common import REPO, default_data_dir, load
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
@@ -51,10 +44,6 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
         server.kill()
         raise SystemExit(f"the fixed-latency server did not start: {line!r}")
     return server, line.split()[2]
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def one_run(base_url: str, data_dir: str, requests: int, threads: int, checkout: Path) -> tuple[list[str], float, dict]:

@@ -18,7 +18,8 @@ import os
 import time
 from urllib.parse import urlsplit
 
-from request_rate import load, start_server
+from bench_common import load
+from request_rate import start_server
 
 
 async def _connection(host: str, port: int, request: bytes, left: list[int]) -> None:

@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from bench_common import boolq_simple_command  # noqa: E402
 from site_helpers import checkout_metadata, mkdocs_command, mkdocs_env  # noqa: E402
 
 from crfm_eval.adaptation.methods import check_model_supports  # noqa: E402
@@ -60,19 +61,7 @@ SUITE = "bench"
 
 
 def real_run(output_dir: Path, data_dir: str) -> Path:
-    command = [
-        sys.executable,
-        "-m",
-        "crfm_eval",
-        "scenario=boolq",
-        "adaptation=5shot",
-        "model=simple",
-        "max_eval_instances=null",
-        f"data_dir={data_dir}",
-        f"output_dir={output_dir}",
-        f"suite={SUITE}",
-        "execution.progress=false",
-    ]
+    command = boolq_simple_command(data_dir, output_dir, f"suite={SUITE}", "execution.progress=false")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO, env=env)
     return base_run(output_dir)

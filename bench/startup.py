@@ -11,7 +11,6 @@ this machine when issue 16 was filed.
 """
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
@@ -19,16 +18,14 @@ import sys
 import time
 from pathlib import Path
 
+from bench_common import load
+
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
     "python -m crfm_eval --help": [sys.executable, "-m", "crfm_eval", "--help"],
     "python -m crfm_eval --help seed=0": [sys.executable, "-m", "crfm_eval", "--help", "seed=0"],
 }
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def timed(command: list[str]) -> tuple[float, float]:

@@ -27,13 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(REPO), str(BENCH)]
 
+from bench_common import load  # noqa: E402
 from synthetic_scenario import make_file  # noqa: E402
 
 from crfm_eval.runner.readers import read_manifest, read_stats  # noqa: E402
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
