@@ -136,3 +136,9 @@ def test_a_scorer_answering_batch_by_batch_at_once_scores_a_large_window(tmp_pat
     scorer = CachedScorer(OneAtATime(), tmp_path)
     assert scorer.score(texts) == [len(text) / 100 for text in texts]
     scorer.close()
+
+
+def test_nothing_to_score_starts_nothing() -> None:
+    # A window with no completion text (log-likelihood requests generate none) asks no process.
+    assert OfflineToxicityScorer().score([]) == []
+    assert OfflineToxicityScorer().submit([]).result(timeout=1) == []

@@ -70,7 +70,9 @@ class OfflineToxicityScorer(ToxicityScorer):
 
     def submit(self, texts: list[str]) -> "Future[list[Optional[float]]]":
         if not texts:
-            return super().submit(texts)
+            nothing: Future[list[Optional[float]]] = Future()
+            nothing.set_result([])  # no process started for nothing to score
+            return nothing
         # The process is shared by every scorer of this process and ends with it (not closed here).
         return shared_process().submit(texts)  # type: ignore[return-value]  # list[float] is a list[Optional[float]]
 
