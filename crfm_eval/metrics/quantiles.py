@@ -1,20 +1,30 @@
 """The quantiles of the confidence intervals (Student's t for a number of degrees of freedom, and the
-normal), from scipy, remembered: in this process, and in a file of the cache folder for later runs.
+normal), scipy's values, remembered: in this process, and in a file of the cache folder for later runs.
 
-Why a file: importing scipy.special (numpy included) takes 0.35-0.45 s of CPU here, a sixth of a
-cached rerun of BoolQ's 3,270 instances (bench/boolq_simple_cold_warm.py) and more of a small run,
-only to look up the same one or two numbers every time (a split of N instances needs t for N - 1
-degrees of freedom). The file holds scipy's own values, written as JSON floats (which read back
-exactly): a run that finds its quantiles there gives byte-identical stats without importing scipy.
-scipy.special rather than scipy.stats: the same quantile functions at a third of the import time.
+scipy is never imported in the run's process: a helper process (metrics/helper_process.py) imports
+scipy.special and computes the quantiles a run does not find remembered. Importing it takes
+0.35-0.45 s of CPU here (numpy included), first done in a background thread of the run: that
+thread held the GIL while requests were in flight, and the execute phase of bench/request_rate.py
+(16 threads, 50 ms server) reached 0.87 of the limit against 0.92-0.93 without it. A run starts the
+helper when it begins its requests if the cache folder remembers no quantile (`start_helper`), so
+scipy is loaded on another core by the time the stats need it.
+
+The file holds scipy's own values, written as JSON floats (which read back exactly, as they come
+back from the helper): a run that finds its quantiles there gives byte-identical stats without
+starting the helper. scipy.special rather than scipy.stats: the same quantile functions at a third
+of the import time.
 """
 
+import atexit
 import json
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Optional
+
+from crfm_eval.metrics.helper_process import HelperProcess, serve
 
 log = logging.getLogger(__name__)
 
@@ -26,30 +36,58 @@ _new: set[str] = set()
 """The names computed since the last `save`."""
 
 
+_helper: Optional[HelperProcess] = None
+_helper_lock = threading.Lock()
+
+
 def t_quantile(degrees_of_freedom: int, probability: float) -> float:
-    def compute() -> float:
-        from scipy.special import stdtrit
-
-        return float(stdtrit(degrees_of_freedom, probability))
-
-    return _remembered(f"t:{degrees_of_freedom}:{probability!r}", compute)
+    return _remembered(f"t:{degrees_of_freedom}:{probability!r}")
 
 
 def normal_quantile(probability: float) -> float:
-    def compute() -> float:
-        from scipy.special import ndtri
-
-        return float(ndtri(probability))
-
-    return _remembered(f"normal:{probability!r}", compute)
+    return _remembered(f"normal:{probability!r}")
 
 
-def _remembered(name: str, compute: Callable[[], float]) -> float:
+def _remembered(name: str) -> float:
     value = _known.get(name)
     if value is None:
-        value = _known[name] = compute()
+        value = _known[name] = float(helper().submit(name).result())
         _new.add(name)
     return value
+
+
+def helper() -> HelperProcess:
+    """This process's quantile helper (its child starts on the first quantile asked, or `start_helper`)."""
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            _helper = HelperProcess(
+                "crfm_eval.metrics.quantiles",
+                stopped=lambda reason: (
+                    f"The quantile helper process stopped ({reason}); reinstall crfm_eval's dependencies "
+                    "(`pip install scipy`)."
+                ),
+                failed=lambda error: f"A confidence interval's quantile could not be computed: {error}.",
+            )
+            atexit.register(_helper.close)
+        return _helper
+
+
+def start_helper() -> None:
+    """Start the helper now: it imports scipy on another core while the run makes its requests."""
+    helper().start()
+
+
+def compute(name: str) -> float:
+    """In the helper: the quantile `name` stands for (`t:<df>:<p>` or `normal:<p>`), from scipy."""
+    from scipy.special import ndtri, stdtrit
+
+    kind, *args = name.split(":")
+    if kind == "t":
+        return float(stdtrit(int(args[0]), float(args[1])))
+    if kind == "normal":
+        return float(ndtri(float(args[0])))
+    raise ValueError(f"unknown quantile {name!r}")
 
 
 def load(folder: Path) -> bool:
@@ -88,3 +126,13 @@ def save(folder: Path) -> None:
         log.debug("Could not remember the quantiles in %s: %s", path, error)
         return
     _new.clear()
+
+
+def _load_scipy() -> Callable[[Any], Any]:
+    import scipy.special  # noqa: F401 - loaded once, before the first request is read
+
+    return compute
+
+
+if __name__ == "__main__":
+    serve(_load_scipy)

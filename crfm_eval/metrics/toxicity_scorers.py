@@ -74,7 +74,7 @@ class OfflineToxicityScorer(ToxicityScorer):
             nothing.set_result([])  # no process started for nothing to score
             return nothing
         # The process is shared by every scorer of this process and ends with it (not closed here).
-        return shared_process().submit(texts)  # type: ignore[return-value]  # list[float] is a list[Optional[float]]
+        return shared_process().submit(texts)  # the scores, a list of floats
 
 
 class CachedScorer(ToxicityScorer):

@@ -6,9 +6,7 @@ running stats before the next one. Memory stays that of the train pool and the s
 whatever the number of instances.
 """
 
-import importlib
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -62,29 +60,6 @@ COST_INFO = MetricInfo(
     "Dollars per instance for the calls this run made, at the model's price (cached calls cost 0).",
     lower_is_better=True,
 )
-
-SLOW_IMPORTS = ("scipy.special",)
-"""Imported on first use by the stats at the end of a run (0.3-0.6 s here, numpy included), unless
-the quantiles they need are remembered in the cache folder (metrics/quantiles.py)."""
-
-
-def _load_in_background(modules: tuple[str, ...]) -> list[float]:
-    """Import `modules` in a thread while the requests are in flight: a run that waits on its model
-    then does not wait for them at the end (a run that is all CPU, e.g. from the cache, gains
-    nothing and loses nothing). A failure shows up where the module is really imported. Returns
-    a list that gets the CPU seconds the imports took, once they are done."""
-    cpu_seconds: list[float] = []
-
-    def load() -> None:
-        for module in modules:
-            try:
-                importlib.import_module(module)
-            except Exception:  # reported by the real import, in the main thread
-                pass
-        cpu_seconds.append(time.thread_time())
-
-    threading.Thread(target=load, name="preload", daemon=True).start()
-    return cpu_seconds
 
 
 def create_service(run_spec: RunSpec) -> Service:
@@ -147,9 +122,11 @@ def run(run_spec: RunSpec) -> list[Stat]:
             run_dir, metrics, run_spec.model.price, num_train_trials=run_spec.adaptation.num_train_trials
         )
         setup_seconds = time.perf_counter() - start
-        # With quantiles remembered from earlier runs, scipy is likely not needed at all: not preloaded.
-        preload = not quantiles.load(Path(run_spec.execution.cache_dir))
-        execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir, preload)
+        # With quantiles remembered from earlier runs, scipy is likely not needed at all; else its
+        # helper process loads it on another core while the requests are in flight.
+        if not quantiles.load(Path(run_spec.execution.cache_dir)):
+            quantiles.start_helper()
+        execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
     finally:
         service.close()
         for metric in metrics:
@@ -190,11 +167,9 @@ def metric_specs(method_specs: tuple[MetricSpec, ...], added: dict[str, MetricSp
 
 
 def _execute(
-    run_spec: RunSpec, service: Service, plan: AdaptationPlan, recorder: RunRecorder, run_dir: Path, preload: bool
+    run_spec: RunSpec, service: Service, plan: AdaptationPlan, recorder: RunRecorder, run_dir: Path
 ) -> tuple[float, float]:
-    """Every request, each result recorded as it comes; (wall, CPU) seconds it took (CPU: of the
-    requests, without the imports made meanwhile in the background, with `preload`)."""
-    preload_cpu = _load_in_background(SLOW_IMPORTS) if preload else []
+    """Every request, each result recorded as it comes; (wall, CPU) seconds it took."""
     start, cpu_start = time.perf_counter(), time.process_time()
     max_cost = run_spec.execution.max_cost
     budget = None if max_cost is None else Budget(max_cost, run_spec.model.price, service, run_spec.model.name)
@@ -215,4 +190,4 @@ def _execute(
             "left to run: rerun with a larger execution.max_cost to finish without paying twice."
         ) from None
     recorder.finish()
-    return time.perf_counter() - start, time.process_time() - cpu_start - sum(preload_cpu)
+    return time.perf_counter() - start, time.process_time() - cpu_start
