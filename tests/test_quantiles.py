@@ -4,6 +4,7 @@ later run gives byte-identical stats without the helper, and a damaged file cost
 helper's answer."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,15 @@ def test_a_helper_that_cannot_import_scipy_fails_in_one_sentence(
         assert "simulated" in str(error.value) and "pip install scipy" in str(error.value)
     finally:
         quantiles.helper().close()
+
+
+def test_closing_a_helper_that_is_still_loading_scipy_does_not_wait_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C early in a run: the helper was started with the requests and is still importing scipy.
+    monkeypatch.setattr(quantiles, "_helper", None)
+    helper = quantiles.helper()
+    helper.start()
+    assert helper._process is not None
+    child = helper._process
+    start = time.monotonic()
+    helper.close()
+    assert time.monotonic() - start < 0.5 and child.poll() is not None

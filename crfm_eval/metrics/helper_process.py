@@ -10,7 +10,7 @@ The protocol, one JSON line each way per request: the request's value in; `{"ans
 `{"error": "..."}` out. JSON escapes any text (a lone surrogate included) and gives floats back
 exactly. The child's standard output carries answers only (a library's prints go to standard error,
 which goes to a file: a pipe nobody reads would stop the child once 64 KB of warnings were written).
-A child ends when its input closes: closed by `close`, or its parent died.
+A child ends when its parent closes it (`close`, at exit) or dies (its input closes).
 """
 
 import json
@@ -117,21 +117,16 @@ class HelperProcess:
             future.set_exception(UserError(failure))
 
     def close(self) -> None:
-        """End the child: at once if requests are still unanswered (nothing waits for them any more:
-        an interrupted run), else once it has read the end of its input."""
+        """End the child, at once. It keeps nothing worth an orderly exit (every answer it gave has
+        been read, and unanswered requests are not waited for any more: an interrupted run), and it
+        may still be loading its library: Ctrl-C must not wait seconds for that."""
         with self._lock:
             process, self._process = self._process, None
-            unanswered = bool(self._waiting)
         if process is None:
             return
         self._outbox.put(None)
-        if unanswered:
-            process.kill()  # it may still be loading its library: Ctrl-C must not wait seconds for that
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.kill()
+        process.wait()
 
 
 def serve(load: Callable[[], Callable[[Any], Any]]) -> None:
