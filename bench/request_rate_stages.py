@@ -96,7 +96,10 @@ def _bare_http(base_url: str, requests: list, threads: int) -> None:
     http = urllib3.PoolManager(maxsize=threads)
     url = base_url.rstrip("/") + "/completions"
     bodies = iter(
-        [orjson.dumps({"model": r.model, "prompt": r.prompt, "max_tokens": r.max_tokens, "logprobs": 1}) for r in requests]
+        [
+            orjson.dumps({"model": r.model, "prompt": r.prompt, "max_tokens": r.max_tokens, "logprobs": 1})
+            for r in requests
+        ]
     )
     lock = threading.Lock()
 

@@ -4,9 +4,10 @@ As in `compute_stats`, the values of one eval instance are first averaged over i
 then each (split, name) is summarized over instances by `statistics.summarize`, so both give the
 same Stats. Streaming needs one promise from the caller: the entries of one instance come one
 after the other (the adapter makes each instance's trials together). Then an instance's trials
-are averaged as soon as the next instance starts, and only one float per instance and value name
-is kept (8 bytes in an `array`): `summarize` needs every instance mean for an exact sum and
-standard deviation (a list of one stat's means exists only while that stat is summarized).
+are averaged as soon as the next instance starts, and each mean goes into the running sums of its
+(split, name) (`running_sums.RunningStat`: the count, sums, min and max `summarize` would compute
+from the list, bit for bit), and into its train trial's running sum: memory does not grow with
+the number of instances.
 
 Derived stats (`Metric.derive`: calibration error, perplexity) are not means: they need every
 per-instance entry of a split. Only for metrics that derive any are those entries read back, one
@@ -15,12 +16,12 @@ split at a time, from the per-instance file the run wrote (`derived_stats`).
 
 import dataclasses
 import math
-from array import array
 from collections.abc import Iterable
 from typing import Callable, Optional
 
 from crfm_eval.metrics.metric import Metric
-from crfm_eval.metrics.statistics import summarize, trial_spread
+from crfm_eval.metrics.running_sums import RunningStat, RunningSum
+from crfm_eval.metrics.statistics import spread_from_sums, stat_from_sums
 from crfm_eval.states import PerInstanceStats, RequestState, Stat
 
 
@@ -60,9 +61,10 @@ class StatsAccumulator:
         self._instance: Optional[tuple[str, str]] = None
         """(split, instance id) of the instance whose trials are being collected."""
         self._trials: dict[str, list[float]] = {}
-        self._instance_means: dict[tuple[str, str], array] = {}
-        self._trial_values: dict[tuple[str, str], dict[int, array]] = {}
-        """(split, name) -> train trial -> the values of that trial (for the spread across trials)."""
+        self._instance_means: dict[tuple[str, str], RunningStat] = {}
+        """(split, name) -> the running sums of its instance means."""
+        self._trial_values: dict[tuple[str, str], dict[int, RunningSum]] = {}
+        """(split, name) -> train trial -> the running sum of that trial's values (for the spread across trials)."""
         self.num_instances = 0
         self.splits: set[str] = set()
 
@@ -77,24 +79,30 @@ class StatsAccumulator:
             self._trials.setdefault(name, []).append(value)
             if self.several_trials:
                 by_trial = self._trial_values.setdefault((entry.split, name), {})
-                by_trial.setdefault(entry.train_trial_index, array("d")).append(value)
+                trial = by_trial.get(entry.train_trial_index)
+                if trial is None:
+                    trial = by_trial[entry.train_trial_index] = RunningSum()
+                trial.add(value)
 
     def _close_instance(self) -> None:
         if self._instance is None:
             return
         split = self._instance[0]
         for name, values in self._trials.items():
-            self._instance_means.setdefault((split, name), array("d")).append(sum(values) / len(values))
+            running = self._instance_means.get((split, name))
+            if running is None:
+                running = self._instance_means[(split, name)] = RunningStat()
+            running.add(sum(values) / len(values))
         self._trials = {}
 
     def stats(self) -> list[Stat]:
         self._close_instance()
         self._instance = None
         stats = []
-        for (split, name), means in sorted(self._instance_means.items()):
-            stat = summarize(name, split, list(means), proportion=self.is_proportion(name))
-            by_trial = self._trial_values.get((split, name), {})
-            spread = trial_spread({trial: list(values) for trial, values in by_trial.items()})
+        for (split, name), running in sorted(self._instance_means.items()):
+            stat = stat_from_sums(name, split, *running.sums(), proportion=self.is_proportion(name))
+            filled = [trial for _, trial in sorted(self._trial_values.get((split, name), {}).items()) if trial.count]
+            spread = spread_from_sums([trial.total() for trial in filled], [trial.count for trial in filled])
             stats.append(stat if spread is None else dataclasses.replace(stat, trials=spread))
         return stats
 
