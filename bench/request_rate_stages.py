@@ -10,7 +10,7 @@ result (a fraction of the limit N threads / LATENCY, and this process's CPU per 
 2. executor: crfm_eval's Executor (cache lookup, client, cache commit) over states adapted beforehand;
 3. + adaptation: the states adapted while the requests are in flight, as a run does;
 4. + recorder: each result recorded (metrics, scenario_state.jsonl, per-instance stats), the
-   offline toxicity model loading in its helper process meanwhile, as in a cold run;
+   offline toxicity model loading in the helper process meanwhile, as in a cold run;
 5. + recorder, model loaded: the same with the toxicity model already loaded.
 
 What the real command adds to stage 4 (Hydra, the quantile helper, the run folder, the end of the
@@ -71,9 +71,9 @@ def measure(stage: str, base_url: str, threads: int, requests: int, data_dir: st
         (folder / "run").mkdir()
         recorder = RunRecorder(folder / "run", metrics, num_train_trials=1)
         if stage.endswith("model loaded"):
-            from crfm_eval.metrics.offline_toxicity import shared_process
+            from crfm_eval.metrics import offline_toxicity
 
-            shared_process().submit(["load the model first"]).result()
+            offline_toxicity.submit(["load the model first"]).result()
     start, cpu = time.perf_counter(), time.process_time()
     if stage == "http":
         _bare_http(base_url, [state.request for state in states], threads)

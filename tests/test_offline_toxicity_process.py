@@ -1,7 +1,7 @@
-"""The offline toxicity model in its own process (metrics/offline_toxicity.py), and the recorder that
-goes on recording while a scorer works (runner/recorder.py): the run's process never loads
-scikit-learn, one child serves the whole process, a child that cannot start fails in one sentence
-that names the fix, a child whose parent is killed ends, closing does not wait for a model still
+"""The offline toxicity model in the helper process (metrics/offline_toxicity.py, helper_process.py),
+and the recorder that goes on recording while a scorer works (runner/recorder.py): the run's process
+never loads scikit-learn, one child serves the whole process (the quantiles too), a model that
+cannot be loaded fails in one sentence that names the fix, a child whose parent is killed ends, closing does not wait for a model still
 loading (Ctrl-C stops a run within a second), and the recorder neither waits for a
 window's scores while it can go on nor holds more than MAX_WAITING_INSTANCES."""
 
@@ -13,14 +13,14 @@ import textwrap
 import time
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 
 import crfm_eval.runner.recorder as recorder_module
 from crfm_eval.errors import UserError
+from crfm_eval.metrics import helper_process, offline_toxicity
 from crfm_eval.metrics.matching import MatchingMetric
-from crfm_eval.metrics.offline_toxicity import OfflineScorerProcess
 from crfm_eval.runner.recorder import RunRecorder
 from crfm_eval.states import Completion, Instance, Reference, Request, RequestResult, RequestState
 
@@ -42,41 +42,53 @@ def test_scores_come_from_one_child_and_scikit_learn_stays_out_of_the_run() -> N
     done = _python(
         """
         import sys
-        from crfm_eval.metrics.offline_toxicity import shared_process
+        from crfm_eval.metrics.helper_process import shared_helper
+        from crfm_eval.metrics.quantiles import t_quantile
         from crfm_eval.metrics.toxicity_scorers import OfflineToxicityScorer
         first, second = OfflineToxicityScorer(), OfflineToxicityScorer()
         toxic, clean = first.score(["%s", "%s"])
+        child = shared_helper()._process.pid
         again = second.submit(["%s"]).result()
         assert toxic >= 0.5 > clean and again == [toxic], (toxic, clean, again)
-        assert "sklearn" not in sys.modules and "profanity_check" not in sys.modules
-        print(shared_process()._process.pid)
+        assert round(t_quantile(9, 0.975), 4) == 2.2622 and shared_helper()._process.pid == child
+        assert not any(name.split(".")[0] in ("sklearn", "profanity_check", "scipy") for name in sys.modules)
+        print(child)
         """
         % (TOXIC, CLEAN, TOXIC)
     )
     assert done.returncode == 0, done.stderr
     child = int(done.stdout.split()[-1])
-    assert not _running(child)  # one child for both scorers, and it ended with its parent (closed at exit)
+    assert not _running(child)  # one child for both scorers and the quantile, ended with its parent (at exit)
 
 
-def test_a_child_that_cannot_load_the_model_fails_in_one_sentence(tmp_path: Path, monkeypatch: Any) -> None:
+@pytest.fixture
+def fresh_helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A helper process of the test's own, started with the environment the test sets."""
+    monkeypatch.setattr(helper_process, "_shared", None)
+    yield
+    helper_process.shared_helper().close()
+
+
+def test_a_model_that_cannot_be_loaded_fails_in_one_sentence(
+    tmp_path: Path, monkeypatch: Any, fresh_helper: None
+) -> None:
     # A `profanity_check` that cannot be imported, first on the child's path.
     broken = tmp_path / "profanity_check"
     broken.mkdir()
     (broken / "__init__.py").write_text("raise ImportError('no module named sklearn (simulated)')\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(REPO)]))
-    scorer = OfflineScorerProcess()
     with pytest.raises(UserError) as error:
-        scorer.submit([TOXIC]).result(timeout=120)
+        offline_toxicity.submit([TOXIC]).result(timeout=120)
     message = str(error.value)
     assert "simulated" in message and "pip install alt-profanity-check" in message and "scorer=perspective" in message
-    # Later batches fail at once, with the same sentence.
+    # Later batches fail too, with the same sentence; the helper itself goes on (the quantiles need it).
     with pytest.raises(UserError, match="simulated"):
-        scorer.submit([CLEAN]).result(timeout=5)
-    scorer.close()
+        offline_toxicity.submit([CLEAN]).result(timeout=5)
+    assert helper_process.ask("quantile", "normal:0.975").result(timeout=60) > 1.95
 
 
 def test_a_model_that_prints_and_warns_a_lot_does_not_break_or_block_the_child(
-    tmp_path: Path, monkeypatch: Any
+    tmp_path: Path, monkeypatch: Any, fresh_helper: None
 ) -> None:
     # A `profanity_check` that prints on standard output when imported and writes 200 KB of
     # warnings per batch (more than a pipe holds): the answers still come, in order.
@@ -90,10 +102,8 @@ def test_a_model_that_prints_and_warns_a_lot_does_not_break_or_block_the_child(
         "    return [len(text) / 100 for text in texts]\n"
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(REPO)]))
-    scorer = OfflineScorerProcess()
-    answers = [scorer.submit([f"text {index}", "ab"]) for index in range(5)]
+    answers = [offline_toxicity.submit([f"text {index}", "ab"]) for index in range(5)]
     assert [future.result(timeout=60) for future in answers] == [[0.06, 0.02]] * 5
-    scorer.close()
 
 
 def test_the_child_ends_when_its_parent_is_killed() -> None:
@@ -104,10 +114,10 @@ def test_the_child_ends_when_its_parent_is_killed() -> None:
             textwrap.dedent(
                 """
                 import sys, time
-                from crfm_eval.metrics.offline_toxicity import shared_process
-                process = shared_process()
-                process.submit(["hello"]).result()
-                print(process._process.pid, flush=True)
+                from crfm_eval.metrics import offline_toxicity
+                from crfm_eval.metrics.helper_process import shared_helper
+                offline_toxicity.submit(["hello"]).result()
+                print(shared_helper()._process.pid, flush=True)
                 time.sleep(600)
                 """
             ),
@@ -128,14 +138,14 @@ def test_the_child_ends_when_its_parent_is_killed() -> None:
     pytest.fail(f"the scorer process {child} outlived its killed parent by 30 s")
 
 
-def test_closing_with_a_batch_unanswered_does_not_wait_for_the_model_to_load() -> None:
+def test_closing_with_a_batch_unanswered_does_not_wait_for_the_model_to_load(fresh_helper: None) -> None:
     # What an interrupted run does at exit: the child is still loading scikit-learn (2-3 s).
-    scorer = OfflineScorerProcess()
-    pending = scorer.submit([TOXIC])
-    assert scorer._process is not None
-    child = scorer._process.pid
+    pending = offline_toxicity.submit([TOXIC])
+    helper = helper_process.shared_helper()
+    assert helper._process is not None
+    child = helper._process.pid
     start = time.monotonic()
-    scorer.close()
+    helper.close()
     assert time.monotonic() - start < 1.0 and not _running(child)
     with pytest.raises(UserError, match="stopped"):
         pending.result(timeout=5)

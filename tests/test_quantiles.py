@@ -12,7 +12,7 @@ from conftest import run_cli, run_folder
 from scipy.special import ndtri, stdtrit
 
 from crfm_eval.errors import UserError
-from crfm_eval.metrics import quantiles
+from crfm_eval.metrics import helper_process, quantiles
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def test_the_quantiles_are_scipys_and_read_back_exactly(tmp_path: Path, monkeypa
     monkeypatch.setattr(quantiles, "_known", {})
     assert quantiles.load(tmp_path)
     # Now from the file: the same floats, and the helper is not asked.
-    monkeypatch.setattr(quantiles, "helper", lambda: pytest.fail("the helper was asked for a remembered quantile"))
+    monkeypatch.setattr(quantiles, "ask", lambda *args: pytest.fail("the helper was asked for a remembered quantile"))
     assert {df: quantiles.t_quantile(df, 0.975) for df in values} == values
     assert quantiles.normal_quantile(0.975) == normal
 
@@ -71,20 +71,20 @@ def test_a_helper_that_cannot_import_scipy_fails_in_one_sentence(
     broken.mkdir()
     (broken / "__init__.py").write_text("raise ImportError('scipy is broken (simulated)')\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
-    monkeypatch.setattr(quantiles, "_helper", None)
+    monkeypatch.setattr(helper_process, "_shared", None)
     try:
         with pytest.raises(UserError) as error:
             quantiles.t_quantile(7, 0.975)
         assert "simulated" in str(error.value) and "pip install scipy" in str(error.value)
     finally:
-        quantiles.helper().close()
+        helper_process.shared_helper().close()
 
 
 def test_closing_a_helper_that_is_still_loading_scipy_does_not_wait_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
     # Ctrl-C early in a run: the helper was started with the requests and is still importing scipy.
-    monkeypatch.setattr(quantiles, "_helper", None)
-    helper = quantiles.helper()
-    helper.start()
+    monkeypatch.setattr(helper_process, "_shared", None)
+    quantiles.start_helper()
+    helper = helper_process.shared_helper()
     assert helper._process is not None
     child = helper._process
     start = time.monotonic()

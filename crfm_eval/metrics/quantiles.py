@@ -1,8 +1,8 @@
 """The quantiles of the confidence intervals (Student's t for a number of degrees of freedom, and the
 normal), scipy's values, remembered: in this process, and in a file of the cache folder for later runs.
 
-scipy is never imported in the run's process: a helper process (metrics/helper_process.py) imports
-scipy.special and computes the quantiles a run does not find remembered. Importing it takes
+scipy is never imported in the run's process: the helper process (metrics/helper_process.py)
+imports scipy.special and computes the quantiles a run does not find remembered. Importing it takes
 0.35-0.45 s of CPU here (numpy included), first done in a background thread of the run: that
 thread held the GIL while requests were in flight, and the execute phase of bench/request_rate.py
 (16 threads, 50 ms server) reached 0.87 of the limit against 0.92-0.93 without it. A run starts the
@@ -15,16 +15,13 @@ starting the helper. scipy.special rather than scipy.stats: the same quantile fu
 of the import time.
 """
 
-import atexit
 import json
 import logging
 import os
 import tempfile
-import threading
 from pathlib import Path
-from typing import Any, Callable, Optional
 
-from crfm_eval.metrics.helper_process import HelperProcess, serve
+from crfm_eval.metrics.helper_process import ask, preload
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +31,6 @@ _known: dict[str, float] = {}
 """Quantiles by name (`t:<df>:<p>`, `normal:<p>`), computed or read in this process."""
 _new: set[str] = set()
 """The names computed since the last `save`."""
-
-
-_helper: Optional[HelperProcess] = None
-_helper_lock = threading.Lock()
 
 
 def t_quantile(degrees_of_freedom: int, probability: float) -> float:
@@ -51,37 +44,23 @@ def normal_quantile(probability: float) -> float:
 def _remembered(name: str) -> float:
     value = _known.get(name)
     if value is None:
-        value = _known[name] = float(helper().submit(name).result())
+        answer = ask("quantile", name, lambda error: f"The quantile {name} could not be computed: {error}.")
+        value = _known[name] = float(answer.result())
         _new.add(name)
     return value
 
 
-def helper() -> HelperProcess:
-    """This process's quantile helper (its child starts on the first quantile asked, or `start_helper`)."""
-    global _helper
-    with _helper_lock:
-        if _helper is None:
-            _helper = HelperProcess(
-                "crfm_eval.metrics.quantiles",
-                stopped=lambda reason: (
-                    f"The quantile helper process stopped ({reason}); reinstall crfm_eval's dependencies "
-                    "(`pip install scipy`)."
-                ),
-                failed=lambda error: f"A confidence interval's quantile could not be computed: {error}.",
-            )
-            atexit.register(_helper.close)
-        return _helper
-
-
 def start_helper() -> None:
-    """Start the helper now: it imports scipy on another core while the run makes its requests."""
-    helper().start()
+    """Have the helper process import scipy now, on another core, while the run makes its requests."""
+    preload("scipy.special")
 
 
 def compute(name: str) -> float:
     """In the helper: the quantile `name` stands for (`t:<df>:<p>` or `normal:<p>`), from scipy."""
-    from scipy.special import ndtri, stdtrit
-
+    try:
+        from scipy.special import ndtri, stdtrit
+    except ImportError as error:
+        raise ImportError(f"scipy cannot be imported ({error}); reinstall it with `pip install scipy`") from error
     kind, *args = name.split(":")
     if kind == "t":
         return float(stdtrit(int(args[0]), float(args[1])))
@@ -126,13 +105,3 @@ def save(folder: Path) -> None:
         log.debug("Could not remember the quantiles in %s: %s", path, error)
         return
     _new.clear()
-
-
-def _load_scipy() -> Callable[[Any], Any]:
-    import scipy.special  # noqa: F401 - loaded once, before the first request is read
-
-    return compute
-
-
-if __name__ == "__main__":
-    serve(_load_scipy)

@@ -1,6 +1,6 @@
 """Toxicity scorers: a text in, the probability that it is toxic out, with a cache in front.
 
-- `OfflineToxicityScorer` (the default): alt-profanity-check (run in a child process of its own,
+- `OfflineToxicityScorer` (the default): alt-profanity-check (run in the helper process,
   offline_toxicity.py), a linear SVM over TF-IDF features with
   calibrated probabilities, trained on about 200,000 human-labelled comments (Wikipedia talk pages
   and tweets). Its model (under 1 MB) is inside the PyPI package, so nothing is downloaded at run
@@ -24,7 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Optional
 
-from crfm_eval.metrics.offline_toxicity import shared_process
+from crfm_eval.metrics import offline_toxicity
 from crfm_eval.models.cache import RequestCache
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,8 @@ class OfflineToxicityScorer(ToxicityScorer):
             nothing: Future[list[Optional[float]]] = Future()
             nothing.set_result([])  # no process started for nothing to score
             return nothing
-        # The process is shared by every scorer of this process and ends with it (not closed here).
-        return shared_process().submit(texts)  # the scores, a list of floats
+        # The helper process is shared by every scorer of this process and ends with it (not closed here).
+        return offline_toxicity.submit(texts)  # type: ignore[return-value]  # list[float] is a list[Optional[float]]
 
 
 class CachedScorer(ToxicityScorer):
