@@ -46,22 +46,24 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     return server, line.split()[2]
 
 
+def run_overrides(base_url: str, requests: int, threads: int, data_dir: str, output_dir: str) -> list[str]:
+    """The run this benchmark times: BoolQ 5-shot against the server, `requests` requests, `threads` threads."""
+    return [
+        "scenario=boolq",
+        "adaptation=5shot",
+        "model=openai-compatible",
+        f"model.args.base_url={base_url}",
+        f"max_eval_instances={requests}",
+        f"execution.num_threads={threads}",
+        "execution.progress=false",
+        f"data_dir={data_dir}",
+        f"output_dir={output_dir}",
+    ]
+
+
 def one_run(base_url: str, data_dir: str, requests: int, threads: int, checkout: Path) -> tuple[list[str], float, dict]:
     with tempfile.TemporaryDirectory(prefix="crfm_eval_rate_") as output_dir:
-        command = [
-            sys.executable,
-            "-m",
-            "crfm_eval",
-            "scenario=boolq",
-            "adaptation=5shot",
-            "model=openai-compatible",
-            f"model.args.base_url={base_url}",
-            f"max_eval_instances={requests}",
-            f"execution.num_threads={threads}",
-            "execution.progress=false",
-            f"data_dir={data_dir}",
-            f"output_dir={output_dir}",
-        ]
+        command = [sys.executable, "-m", "crfm_eval", *run_overrides(base_url, requests, threads, data_dir, output_dir)]
         start = time.perf_counter()
         completed = subprocess.run(command, capture_output=True, text=True, cwd=checkout)
         wall = time.perf_counter() - start

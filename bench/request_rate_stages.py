@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from bench_common import default_data_dir, load
-from request_rate import start_server
+from request_rate import run_overrides, start_server
 
 STAGES = ("http", "executor", "+adaptation", "+recorder", "+recorder, model loaded")
 
@@ -45,17 +45,7 @@ def measure(stage: str, base_url: str, threads: int, requests: int, data_dir: st
     from crfm_eval.scenarios.scenario import Scenario
 
     folder = Path(tempfile.mkdtemp(prefix="crfm_eval_stages_"))
-    spec = compose_run_spec(
-        "scenario=boolq",
-        "adaptation=5shot",
-        "model=openai-compatible",
-        f"model.args.base_url={base_url}",
-        f"max_eval_instances={requests}",
-        f"execution.num_threads={threads}",
-        "execution.progress=false",
-        f"data_dir={data_dir}",
-        f"output_dir={folder}",
-    )
+    spec = compose_run_spec(*run_overrides(base_url, requests, threads, data_dir, str(folder)))
     scenario = create_object(spec.scenario._target_, spec.scenario.args, Scenario, "scenario")
     service = create_service(spec)
     adapter = create_adapter(spec.adaptation, spec.model, service, spec.seed)
