@@ -56,6 +56,10 @@ class Metric(ABC):
     proportions: frozenset[str] = frozenset()
     """Names of values that are 0 or 1 by definition (their interval is Wilson's)."""
 
+    loads_scipy: bool = False
+    """Whether this metric's scoring loads scipy in the helper process (the offline toxicity model:
+    scikit-learn imports it); the run then does not load scipy there beforehand for its intervals."""
+
     def is_proportion(self, name: str) -> bool:
         return name in self.proportions
 

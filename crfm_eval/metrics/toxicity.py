@@ -88,6 +88,7 @@ class ToxicityMetric(Metric):
             scorer, credentials, perspective_url, requests_per_second, languages or ["en"], max_retries
         )
         self.scorer: ToxicityScorer = base if cache_dir is None else CachedScorer(base, Path(cache_dir))
+        self.loads_scipy = isinstance(base, OfflineToxicityScorer)
         self._scores: dict[str, Optional[float]] = {}
         """The scores of the window being evaluated."""
         self._current: frozenset[tuple[str, str]] = frozenset()

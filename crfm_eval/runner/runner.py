@@ -122,9 +122,13 @@ def run(run_spec: RunSpec) -> list[Stat]:
             run_dir, metrics, run_spec.model.price, num_train_trials=run_spec.adaptation.num_train_trials
         )
         setup_seconds = time.perf_counter() - start
-        # With quantiles remembered from earlier runs, scipy is likely not needed at all; else its
-        # helper process loads it on another core while the requests are in flight.
-        if not quantiles.load(Path(run_spec.execution.cache_dir)):
+        # With quantiles remembered from earlier runs, scipy is likely not needed at all; else the
+        # helper process loads it on another core while the requests are in flight, unless a metric
+        # loads it there anyway (the toxicity model: a second load competed for the cores, and the
+        # execute phase of bench/request_rate.py at 16 threads reached 0.92-0.93 of the limit with
+        # it, 0.93-0.94 without).
+        remembered = quantiles.load(Path(run_spec.execution.cache_dir))
+        if not remembered and not any(metric.loads_scipy for metric in metrics):
             quantiles.start_helper()
         execute_seconds, execute_cpu_seconds = _execute(run_spec, service, plan, recorder, run_dir)
     finally:
