@@ -42,13 +42,20 @@ def _json_text(content: Any, sort_keys: bool) -> str:
     """Compact JSON with text kept as it is (UTF-8 in the file). Text that UTF-8 cannot hold (a lone
     surrogate such as '\\ud800', which JSON input may carry) is written with \\u escapes instead:
     still the same JSON value, and such a key could never have been stored before, so no existing
-    key changes."""
-    text = json.dumps(content, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+    key changes. A dataclass is written as `dataclasses.asdict` would give it (its fields in order),
+    without asdict's deep copy: a result's copy cost more than the rest of its put."""
+    text = json.dumps(content, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False, default=_fields)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(content, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=True)
+        return json.dumps(content, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=True, default=_fields)
     return text
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 _REQUEST_FIELDS = tuple(field.name for field in dataclasses.fields(Request))
@@ -113,8 +120,9 @@ class RequestCache:
             return None
         return row[0] if isinstance(row[0], str) else bytes(row[0]).decode("utf-8")
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        """Returns once the value is committed (with the other puts waiting at that moment)."""
+    def put(self, key: str, value: Any) -> None:
+        """Returns once the value (plain JSON data, or a dataclass) is committed (with the other puts
+        waiting at that moment)."""
         self._writer.put(key, _json_text(value, sort_keys=False))
 
     def put_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:

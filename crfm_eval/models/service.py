@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 from crfm_eval.errors import UserError
-from crfm_eval.json_io import to_jsonable
 from crfm_eval.models.cache import RequestCache, cache_key
 from crfm_eval.models.clients.client import Client
 from crfm_eval.models.credentials import Credentials
@@ -174,7 +173,7 @@ class LocalService(Service):
         if result.request_time is None:
             result = dataclasses.replace(result, request_time=time.perf_counter() - start)
         if result.success:
-            cache.put(key, to_jsonable(dataclasses.replace(result, cached=False)))
+            cache.put(key, result if not result.cached else dataclasses.replace(result, cached=False))
         return result
 
     def close(self) -> None:
