@@ -32,9 +32,25 @@ import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Callable, Optional
 
 from crfm_eval.errors import UserError
+
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+"""The folder that holds the crfm_eval package (the child's working folder)."""
+
+
+@dataclass
+class _Child:
+    """One child process and what belongs to it alone (a closed helper's next request starts another)."""
+
+    process: "subprocess.Popen[str]"
+    outbox: "queue.SimpleQueue[Optional[str]]" = field(default_factory=queue.SimpleQueue)
+    waiting: deque[tuple[Future[Any], Callable[[str], str]]] = field(default_factory=deque)
+    """The requests sent and not yet answered, in the order they were sent: their Futures, and the
+    sentence each gives to an error."""
 
 
 class HelperProcess:
@@ -46,105 +62,128 @@ class HelperProcess:
         not answer."""
         self.module, self._stopped, self._failed = module, stopped, failed
         self._lock = threading.Lock()
-        self._process: Optional[subprocess.Popen[str]] = None
-        self._waiting: deque[tuple[Future[Any], Callable[[str], str]]] = deque()
-        """The requests sent and not yet answered, in the order they were sent: their Futures, and
-        the sentence each gives to an error."""
-        self._outbox: queue.SimpleQueue[Optional[str]] = queue.SimpleQueue()
+        self._child: Optional[_Child] = None
         self._failure: Optional[str] = None
+        """Set when a child stopped by itself: later requests fail at once, with the same sentence."""
+
+    @property
+    def _process(self) -> "Optional[subprocess.Popen[str]]":
+        child = self._child
+        return None if child is None else child.process
 
     def submit(self, request: Any, failed: Optional[Callable[[str], str]] = None) -> "Future[Any]":
         """The child's answer to `request`, once it has it (`failed(error)`, if given, is the
         sentence of its error). The line is written by a thread of its own: the child may be busy
         loading a library, and a pipe holds only 64 KB."""
+        line = json.dumps(request) + "\n"  # a request that cannot be written fails here, in its caller
         future: Future[Any] = Future()
         with self._lock:
             if self._failure is not None:
                 future.set_exception(UserError(self._failure))
                 return future
-            if self._process is None:
-                self._start()
-            self._waiting.append((future, failed or self._failed))
-            self._outbox.put(json.dumps(request) + "\n")
+            if self._child is None:
+                self._child = self._start()
+            self._child.waiting.append((future, failed or self._failed))
+            self._child.outbox.put(line)
         return future
 
-    def _start(self) -> None:
+    def _start(self) -> _Child:
         errors = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-        self._process = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", self.module],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
             encoding="utf-8",
+            # `-m` puts the working folder first on the child's path: there, the folder that holds
+            # this package, so that the child imports the very crfm_eval (and libraries) of its
+            # parent, not a `scipy/` folder that happens to be where the command was run.
+            cwd=PACKAGE_PARENT,
         )
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._outbox = queue.SimpleQueue()
+        child = _Child(process)
         name = self.module.rsplit(".", 1)[-1]
-        writer_args = (self._process.stdin, self._outbox)
-        threading.Thread(target=self._write, args=writer_args, name=f"{name}-in", daemon=True).start()
-        threading.Thread(target=self._read, args=(self._process, errors), name=f"{name}-out", daemon=True).start()
+        threading.Thread(target=self._write, args=(child,), name=f"{name}-in", daemon=True).start()
+        threading.Thread(target=self._read, args=(child, errors), name=f"{name}-out", daemon=True).start()
+        return child
 
     @staticmethod
-    def _write(stdin: IO[str], outbox: "queue.SimpleQueue[Optional[str]]") -> None:
+    def _write(child: _Child) -> None:
+        stdin = child.process.stdin
+        assert stdin is not None
         try:
-            while (line := outbox.get()) is not None:
+            while (line := child.outbox.get()) is not None:
                 stdin.write(line)
                 stdin.flush()
             stdin.close()
         except OSError:
             pass  # the child is gone: `_read` tells every waiting request why
 
-    def _read(self, process: "subprocess.Popen[str]", errors: IO[str]) -> None:
+    def _read(self, child: _Child, errors: IO[str]) -> None:
+        process = child.process
         assert process.stdout is not None
-        for line in process.stdout:
-            try:
-                reply = json.loads(line)
-            except ValueError:
-                process.kill()  # not our protocol: everything waiting fails below, in one sentence
-                break
+        try:
+            for line in process.stdout:
+                try:
+                    reply = json.loads(line)
+                except ValueError:
+                    reply = None
+                with self._lock:
+                    waiting = child.waiting.popleft() if child.waiting else None
+                if waiting is None or not isinstance(reply, dict) or not ("answer" in reply or "error" in reply):
+                    process.kill()  # not our protocol: everything waiting fails below, in one sentence
+                    if waiting is not None:
+                        with self._lock:
+                            child.waiting.appendleft(waiting)
+                    break
+                future, failed = waiting
+                if future.set_running_or_notify_cancel():  # a cancelled request gets nothing
+                    if "answer" in reply:
+                        future.set_result(reply["answer"])
+                    else:
+                        future.set_exception(UserError(failed(str(reply["error"]))))
+        finally:
+            # End of output: the child exited (closed by `close`, or it failed).
+            status = process.wait()
+            errors.seek(0)
+            detail = errors.read().strip().splitlines()
+            errors.close()
+            failure = self._stopped(detail[-1] if detail else f"exit status {status}")
             with self._lock:
-                future, failed = self._waiting.popleft()
-            if "answer" in reply:
-                future.set_result(reply["answer"])
-            else:
-                future.set_exception(UserError(failed(reply["error"])))
-        # End of output: the child exited (closed by `close`, or it failed).
-        status = process.wait()
-        errors.seek(0)
-        detail = errors.read().strip().splitlines()
-        errors.close()
-        failure = self._stopped(detail[-1] if detail else f"exit status {status}")
-        with self._lock:
-            if process is self._process:  # not closed by `close`: later requests fail at once
-                self._failure = failure
-            waiting, self._waiting = list(self._waiting), deque()
-        for future, _ in waiting:
-            future.set_exception(UserError(failure))
+                if child is self._child:  # not closed by `close`: later requests fail at once
+                    self._failure = failure
+                left, child.waiting = list(child.waiting), deque()
+            for future, _ in left:
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(UserError(failure))
 
     def close(self) -> None:
         """End the child, at once. It keeps nothing worth an orderly exit (every answer it gave has
         been read, and unanswered requests are not waited for any more: an interrupted run), and it
-        may still be loading its library: Ctrl-C must not wait seconds for that."""
+        may still be loading its library: Ctrl-C must not wait seconds for that. A later request
+        starts a new child."""
         with self._lock:
-            process, self._process = self._process, None
-        if process is None:
+            child, self._child = self._child, None
+        if child is None:
             return
-        self._outbox.put(None)
-        process.kill()
-        process.wait()
+        child.outbox.put(None)
+        child.process.kill()
+        child.process.wait()
 
 
 def serve(answer: Callable[[Any], Any]) -> None:
     """The child's side: each line in gets a line out, `answer`'s value for it or its error."""
-    answers, sys.stdout = sys.stdout, sys.stderr
+    # Standard output carries the answers only. What a library prints goes to standard error,
+    # even through file descriptor 1 (a C extension, a subprocess): the answers get their own copy.
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     for line in sys.stdin:
-        reply: dict[str, Any]
         try:
-            reply = {"answer": answer(json.loads(line))}
-        except Exception as error:  # one bad request fails that request, not the helper
-            reply = {"error": f"{type(error).__name__}: {error}"}
-        answers.write(json.dumps(reply) + "\n")
+            reply = json.dumps({"answer": answer(json.loads(line))})
+        except Exception as error:  # one bad request (or answer) fails that request, not the helper
+            reply = json.dumps({"error": f"{type(error).__name__}: {error}"})
+        answers.write(reply + "\n")
         answers.flush()
     # End of input: every answer is written. Exit without tearing down the library's modules (0.2 s
     # for scikit-learn here), a time the run's process would spend waiting in `close`.
