@@ -5,8 +5,9 @@ scipy is never imported in the run's process: the helper process (metrics/helper
 imports scipy.special and computes the quantiles a run does not find remembered. Importing it takes
 0.35-0.45 s of CPU here (numpy included), first done in a background thread of the run: that
 thread held the GIL while requests were in flight, and the execute phase of bench/request_rate.py
-(16 threads, 50 ms server) reached 0.87 of the limit against 0.92-0.93 without it. A run starts the
-helper when it begins its requests if the cache folder remembers no quantile (`start_helper`), so
+(16 threads, 50 ms server) reached 0.87 of the limit against 0.92-0.93 without it. A run whose
+cache folder remembers no quantile has the helper load scipy when it begins its requests
+(`start_helper`; not when a metric loads it there anyway: the toxicity model's scikit-learn), so
 scipy is loaded on another core by the time the stats need it.
 
 The file holds scipy's own values, written as JSON floats (which read back exactly, as they come
