@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from data_server import file_server, online  # noqa: F401 (fixtures: a local HTTP file server; downloads allowed)
+
+from crfm_eval.metrics import helper_process
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -16,6 +19,15 @@ SHARED_FIXTURES = Path(os.environ.get("CRFM_EVAL_TEST_FIXTURES", SHARED_DATA.par
 
 # Nothing a test runs may reach the internet: data must come from SHARED_DATA or a local server.
 os.environ["CRFM_EVAL_OFFLINE"] = "1"
+
+
+@pytest.fixture
+def fresh_helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[helper_process.HelperProcess]:
+    """A helper process (metrics/helper_process.py) of the test's own, started with the environment
+    the test sets, and closed after it."""
+    monkeypatch.setattr(helper_process, "_shared", None)
+    yield helper_process.shared_helper()
+    helper_process.shared_helper().close()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import textwrap
 import time
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -61,16 +61,8 @@ def test_scores_come_from_one_child_and_scikit_learn_stays_out_of_the_run() -> N
     assert not _running(child)  # one child for both scorers and the quantile, ended with its parent (at exit)
 
 
-@pytest.fixture
-def fresh_helper(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A helper process of the test's own, started with the environment the test sets."""
-    monkeypatch.setattr(helper_process, "_shared", None)
-    yield
-    helper_process.shared_helper().close()
-
-
 def test_a_model_that_cannot_be_loaded_fails_in_one_sentence(
-    tmp_path: Path, monkeypatch: Any, fresh_helper: None
+    tmp_path: Path, monkeypatch: Any, fresh_helper: helper_process.HelperProcess
 ) -> None:
     # A `profanity_check` that cannot be imported, first on the child's path.
     broken = tmp_path / "profanity_check"
@@ -87,18 +79,21 @@ def test_a_model_that_cannot_be_loaded_fails_in_one_sentence(
     assert helper_process.ask("quantile", "normal:0.975").result(timeout=60) > 1.95
 
 
-def test_a_model_that_prints_and_warns_a_lot_does_not_break_or_block_the_child(
-    tmp_path: Path, monkeypatch: Any, fresh_helper: None
+def test_a_model_that_prints_warns_and_writes_on_descriptor_1_does_not_break_or_block_the_child(
+    tmp_path: Path, monkeypatch: Any, fresh_helper: helper_process.HelperProcess
 ) -> None:
-    # A `profanity_check` that prints on standard output when imported and writes 200 KB of
-    # warnings per batch (more than a pipe holds): the answers still come, in order.
+    # A `profanity_check` that prints on standard output when imported, writes 200 KB of warnings
+    # per batch (more than a pipe holds), and writes on descriptor 1 past sys.stdout, as a C
+    # extension or a subprocess would (here os.write and a shell): the answers still come, in order.
     chatty = tmp_path / "profanity_check"
     chatty.mkdir()
     (chatty / "__init__.py").write_text(
-        "import sys\n"
+        "import os, sys\n"
         "print('loading the model...')\n"
         "def predict_prob(texts):\n"
         "    sys.stderr.write('warning: ' + 'x' * 200_000 + '\\n')\n"
+        "    os.write(1, b'1\\n{}\\n')\n"
+        "    os.system('echo 2')\n"
         "    return [len(text) / 100 for text in texts]\n"
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(REPO)]))
@@ -138,7 +133,9 @@ def test_the_child_ends_when_its_parent_is_killed() -> None:
     pytest.fail(f"the scorer process {child} outlived its killed parent by 30 s")
 
 
-def test_closing_with_a_batch_unanswered_does_not_wait_for_the_model_to_load(fresh_helper: None) -> None:
+def test_closing_with_a_batch_unanswered_does_not_wait_for_the_model_to_load(
+    fresh_helper: helper_process.HelperProcess,
+) -> None:
     # What an interrupted run does at exit: the child is still loading scikit-learn (2-3 s).
     pending = offline_toxicity.submit([TOXIC])
     helper = helper_process.shared_helper()
