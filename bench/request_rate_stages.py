@@ -59,7 +59,7 @@ def measure(stage: str, base_url: str, threads: int, requests: int, data_dir: st
         chosen = metric_specs(method.metric_specs + type(scenario).metric_specs, spec.metric)
         metrics = [create_object(s._target_, s.args, Metric, name, provided) for name, s in chosen.items()]
         (folder / "run").mkdir()
-        recorder = RunRecorder(folder / "run", metrics, num_train_trials=1)
+        recorder = RunRecorder(folder / "run", metrics)
         if stage.endswith("model loaded"):
             from crfm_eval.metrics import offline_toxicity
 

@@ -84,7 +84,7 @@ def _texts(state: RequestState) -> list[str]:
 def test_bias_stats_are_derived_without_reading_the_split_back(tmp_path: Path) -> None:
     # Bias counts are gathered while instances are scored: the recorder must not read the whole
     # split's entries back (100,000 of them took ~100 MB at the end of a run).
-    recorder = RunRecorder(tmp_path, [BiasMetric()], num_train_trials=2)
+    recorder = RunRecorder(tmp_path, [BiasMetric()])
     read_back: list[str] = []
     recorder._values_of = lambda split: read_back.append(split) or iter(())  # type: ignore[method-assign]
     for state in _states():

@@ -63,7 +63,7 @@ def test_values_whose_float_sum_loses_digits_are_summed_exactly() -> None:
 
 def _memory_after(instances: int, names: list[str]) -> int:
     tracemalloc.start()
-    accumulator = StatsAccumulator(lambda name: False, several_trials=True)
+    accumulator = StatsAccumulator(lambda name: False)
     for index in range(instances):
         values = {name: (index % 7) / 7 for name in names}
         accumulator.add(PerInstanceStats(str(index), "test", index % 3, values))

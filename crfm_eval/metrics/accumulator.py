@@ -53,11 +53,8 @@ class MetricSets:
 class StatsAccumulator:
     """Feed it PerInstanceStats in request order; `stats()` summarizes everything fed so far."""
 
-    def __init__(self, is_proportion: Callable[[str], bool], several_trials: bool = True) -> None:
-        """`several_trials`: whether instances may come in more than one train trial; when not, no
-        value is kept per trial (a spread across trials needs two)."""
+    def __init__(self, is_proportion: Callable[[str], bool]) -> None:
         self.is_proportion = is_proportion
-        self.several_trials = several_trials
         self._instance: Optional[tuple[str, str]] = None
         """(split, instance id) of the instance whose trials are being collected."""
         self._trials: dict[str, list[float]] = {}
@@ -77,12 +74,11 @@ class StatsAccumulator:
             self.splits.add(entry.split)
         for name, value in entry.values.items():
             self._trials.setdefault(name, []).append(value)
-            if self.several_trials:
-                by_trial = self._trial_values.setdefault((entry.split, name), {})
-                trial = by_trial.get(entry.train_trial_index)
-                if trial is None:
-                    trial = by_trial[entry.train_trial_index] = RunningSum()
-                trial.add(value)
+            by_trial = self._trial_values.setdefault((entry.split, name), {})
+            trial = by_trial.get(entry.train_trial_index)
+            if trial is None:
+                trial = by_trial[entry.train_trial_index] = RunningSum()
+            trial.add(value)
 
     def _close_instance(self) -> None:
         if self._instance is None:

@@ -56,18 +56,15 @@ class RunRecorder:
         metrics: list[Metric],
         price: Optional[PriceSpec] = None,
         prepare_window: int = PREPARE_WINDOW,
-        num_train_trials: Optional[int] = None,
     ) -> None:
-        """`num_train_trials`: the run's (None: unknown); with 1, no value is kept per trial."""
         self.run_dir = run_dir
         self.usage = UsageMeter(price or PriceSpec())
         self._group_cost = 0.0
         self.metric_sets = MetricSets(metrics)
         self._states = JsonlAppender(run_dir / SCENARIO_STATE_FILE)
         self._per_instance = JsonlAppender(run_dir / PER_INSTANCE_STATS_FILE)
-        several_trials = num_train_trials != 1
-        self._stats = StatsAccumulator(self.metric_sets.is_proportion, several_trials)
-        self._execution_stats = StatsAccumulator(self.metric_sets.is_proportion, several_trials)
+        self._stats = StatsAccumulator(self.metric_sets.is_proportion)
+        self._execution_stats = StatsAccumulator(self.metric_sets.is_proportion)
         self._group: list[RequestState] = []
         """The states of the (instance, train trial) being received: a metric scores them together."""
         self._held: Optional[list[RequestState]] = [] if self.metric_sets.prepare else None

@@ -118,9 +118,7 @@ def run(run_spec: RunSpec) -> list[Stat]:
             run_spec.model.name,
         )
         start_run_folder(run_dir, run_spec)
-        recorder = RunRecorder(
-            run_dir, metrics, run_spec.model.price, num_train_trials=run_spec.adaptation.num_train_trials
-        )
+        recorder = RunRecorder(run_dir, metrics, run_spec.model.price)
         setup_seconds = time.perf_counter() - start
         # With quantiles remembered from earlier runs, scipy is likely not needed at all; else the
         # helper process loads it on another core while the requests are in flight, unless a metric
